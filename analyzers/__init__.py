@@ -1,0 +1,1 @@
+"""Analyzers: turn archived media into derived records (frames, faces, tracks, transcripts)."""

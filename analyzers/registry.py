@@ -1,0 +1,12 @@
+"""The analyzers `svidok analyze` runs, in order (faces before anything that needs them)."""
+
+from __future__ import annotations
+
+from analyzers.base import Analyzer
+
+
+def default_analyzers() -> list[Analyzer]:
+    """Instantiate the analyzers; imports are lazy so `svidok --help` stays fast."""
+    analyzers: list[Analyzer] = []
+    # Each analyzer module registers itself here with one line:
+    return analyzers

@@ -1,0 +1,1 @@
+"""Collectors: get material from a source into the archive (items + media, with provenance)."""

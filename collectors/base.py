@@ -1,0 +1,48 @@
+"""The collector interface: the first stage of the flow.
+
+    sources ──collectors/──▶ archive
+
+A collector reads one source and yields what it found: `ItemRecord`s (posts, pages, files
+with their media) and `CollectProblem`s (one per thing it could not read). It never writes
+to the database itself: `core.pipeline.run_collector` stores each item through
+`core.archive.Archive`, so every collector gets the same idempotency, hashing and audit.
+A collector that can resume keeps its position with `checkpoint()`; the pipeline saves it
+after the items before it are committed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from core.archive import ItemRecord
+
+
+@dataclass(frozen=True)
+class CollectProblem:
+    """Something the collector could not read; the run goes on."""
+
+    where: str       # file, message id or URL
+    message: str     # one clear sentence
+
+
+class Collector(ABC):
+    """Reads one source; yields items and problems."""
+
+    name: ClassVar[str]
+    version: ClassVar[str]
+
+    @property
+    def source_key(self) -> str:
+        """Key of this source in `source_state` (checkpoints, last run)."""
+        return self.name
+
+    @abstractmethod
+    def collect(self) -> Iterator[ItemRecord | CollectProblem]:
+        """Yield everything found, in source order."""
+
+    def checkpoint(self) -> dict[str, Any] | None:
+        """Where to resume next time (None: nothing to remember)."""
+        return None

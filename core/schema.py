@@ -1,0 +1,315 @@
+"""The workspace database schema and its forward migrations.
+
+The schema version lives in SQLite's `user_version`. Each migration is a function that takes
+a `sqlite_utils.Database` and moves it one version forward; `migrate()` runs the missing ones
+in order, each in its own transaction. Never edit a released migration: add a new one.
+
+Tables follow ../shared/DESIGN.md: the archive (item, item_version, media, item_media,
+artifact), analysis (analysis, face, track, transcript_segment, text_index), matching
+(person, consent, reference, sighting), review (decision, case, case_sighting, app_user,
+login_session) and the hash-chained audit log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+ARCHIVE = """
+CREATE TABLE item (
+    id INTEGER PRIMARY KEY,
+    source_kind TEXT NOT NULL,            -- tdesktop, files, telegram, telegram-web, video
+    source_id TEXT NOT NULL,              -- channel/message id, URL, or file path key
+    channel TEXT,
+    url TEXT,
+    posted_at TEXT,                       -- ISO 8601 UTC
+    collected_at TEXT NOT NULL,
+    text TEXT NOT NULL DEFAULT '',
+    author TEXT,
+    forwarded_from TEXT,
+    views INTEGER,
+    language TEXT,                        -- ru/uk when the source says so
+    kind TEXT NOT NULL DEFAULT 'post',    -- post, service, file, page
+    deleted_at TEXT,                      -- noticed deleted at the source (never applied)
+    raw TEXT NOT NULL DEFAULT '{}',       -- the collector's raw record, JSON
+    collector TEXT NOT NULL,
+    collector_version TEXT NOT NULL,
+    UNIQUE (source_kind, source_id)
+);
+CREATE TABLE item_version (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES item(id),
+    seen_at TEXT NOT NULL,
+    edited_at TEXT,
+    text TEXT NOT NULL,
+    raw TEXT NOT NULL DEFAULT '{}',
+    content_hash TEXT NOT NULL,           -- sha256 of text + raw, to notice real changes only
+    event TEXT NOT NULL DEFAULT 'seen'    -- seen, edited, deleted
+);
+CREATE INDEX item_version_item ON item_version(item_id);
+CREATE TABLE media (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mime TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    original_name TEXT,
+    first_seen TEXT NOT NULL,
+    path TEXT NOT NULL                    -- relative to the workspace
+);
+CREATE TABLE item_media (
+    id INTEGER PRIMARY KEY,
+    item_id INTEGER NOT NULL REFERENCES item(id),
+    position INTEGER NOT NULL DEFAULT 0,
+    media_sha256 TEXT REFERENCES media(sha256),
+    status TEXT NOT NULL,                 -- stored, missing, not-in-preview
+    role TEXT NOT NULL DEFAULT 'attachment', -- photo, video, round_video, voice, file, ...
+    source_ref TEXT,                      -- relative path or URL the bytes came from
+    note TEXT,
+    UNIQUE (item_id, position)
+);
+CREATE INDEX item_media_media ON item_media(media_sha256);
+CREATE TABLE artifact (
+    sha256 TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,                   -- frame, crop, screenshot, html, audio, subtitles
+    source_sha256 TEXT NOT NULL,          -- the media or artifact it was derived from
+    time_s REAL,
+    mime TEXT NOT NULL,
+    path TEXT NOT NULL,
+    producer TEXT NOT NULL,               -- analyzer/collector name and version
+    created_at TEXT NOT NULL
+);
+CREATE INDEX artifact_source ON artifact(source_sha256);
+CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object TEXT NOT NULL DEFAULT '',
+    details TEXT NOT NULL DEFAULT '{}',
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TABLE source_state (
+    source_key TEXT PRIMARY KEY,          -- e.g. telegram:channelname
+    checkpoint TEXT,                      -- collector-defined resume point (JSON)
+    last_run_at TEXT,
+    last_status TEXT,
+    items_total INTEGER NOT NULL DEFAULT 0,
+    errors TEXT NOT NULL DEFAULT '[]'
+);
+"""
+
+ANALYSIS = """
+CREATE TABLE analysis (
+    id INTEGER PRIMARY KEY,
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),
+    analyzer TEXT NOT NULL,
+    version TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL,                 -- done, failed
+    error TEXT,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (media_sha256, analyzer, version)
+);
+CREATE TABLE track (
+    id INTEGER PRIMARY KEY,
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),
+    start_s REAL,
+    end_s REAL,
+    n_faces INTEGER NOT NULL,
+    embedding BLOB NOT NULL,              -- representative float32[128]
+    best_face_ids TEXT NOT NULL DEFAULT '[]',
+    analyzer TEXT NOT NULL,
+    analyzer_version TEXT NOT NULL
+);
+CREATE INDEX track_media ON track(media_sha256);
+CREATE TABLE face (
+    id INTEGER PRIMARY KEY,
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),
+    time_s REAL,                          -- null for photos
+    box TEXT NOT NULL,                    -- [top, right, bottom, left] in original pixels
+    quality TEXT NOT NULL DEFAULT '{}',   -- size, sharpness, frontalness, score
+    embedding BLOB NOT NULL,              -- float32[128]
+    crop_sha256 TEXT REFERENCES artifact(sha256),
+    frame_sha256 TEXT REFERENCES artifact(sha256),
+    track_id INTEGER REFERENCES track(id),
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX face_media ON face(media_sha256);
+CREATE INDEX face_track ON face(track_id);
+CREATE TABLE transcript_segment (
+    id INTEGER PRIMARY KEY,
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),
+    start_s REAL NOT NULL,
+    end_s REAL NOT NULL,
+    text TEXT NOT NULL,
+    language TEXT NOT NULL,
+    words TEXT NOT NULL DEFAULT '[]',     -- [{start, end, word, probability}]
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    params TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX transcript_media ON transcript_segment(media_sha256);
+"""
+
+MATCHING = """
+CREATE TABLE person (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    name_variants TEXT NOT NULL DEFAULT '[]',
+    born TEXT,
+    category TEXT,                        -- serviceman, civilian, child
+    unit TEXT,
+    disappeared_on TEXT,
+    disappeared_at TEXT,
+    register_number TEXT,
+    notes TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE consent (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES person(id),
+    given_by TEXT NOT NULL,
+    relation TEXT NOT NULL,
+    given_on TEXT NOT NULL,
+    scopes TEXT NOT NULL,                 -- JSON list: identification, court, share-icrc, ...
+    document_ref TEXT,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT
+);
+CREATE TABLE reference (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES person(id),
+    consent_id INTEGER NOT NULL REFERENCES consent(id),
+    photo_sha256 TEXT NOT NULL,           -- stored under references/, not in media/
+    photo_path TEXT NOT NULL,
+    photo_date TEXT,
+    box TEXT NOT NULL,
+    quality TEXT NOT NULL DEFAULT '{}',
+    embedding BLOB NOT NULL,
+    model TEXT NOT NULL,
+    model_version TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX reference_person ON reference(person_id);
+CREATE TABLE sighting (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES person(id),
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),
+    item_id INTEGER REFERENCES item(id),
+    track_id INTEGER REFERENCES track(id),
+    span_start_s REAL,
+    span_end_s REAL,
+    key TEXT NOT NULL UNIQUE,             -- person x media x track/span: no duplicates
+    score REAL NOT NULL,
+    reasons TEXT NOT NULL DEFAULT '[]',
+    reference_ids TEXT NOT NULL DEFAULT '[]',
+    model_versions TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT 'pending', -- pending, confirmed, rejected, withdrawn, conflict
+    evidence_note TEXT,                   -- e.g. "reference consent revoked on ..."
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX sighting_status_score ON sighting(status, score DESC);
+CREATE INDEX sighting_person ON sighting(person_id);
+"""
+
+REVIEW = """
+CREATE TABLE app_user (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}',
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    created_at TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE login_session (
+    token_hash TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES app_user(id),
+    csrf_token TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE TABLE decision (
+    id INTEGER PRIMARY KEY,
+    sighting_id INTEGER NOT NULL REFERENCES sighting(id),
+    reviewer_id INTEGER NOT NULL REFERENCES app_user(id),
+    verdict TEXT NOT NULL,                -- confirm, reject, unsure
+    checklist TEXT NOT NULL DEFAULT '{}',
+    observation TEXT NOT NULL DEFAULT '',
+    at TEXT NOT NULL
+);
+CREATE INDEX decision_sighting ON decision(sighting_id);
+CREATE TABLE "case" (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL UNIQUE REFERENCES person(id),
+    officer_id INTEGER REFERENCES app_user(id),
+    notes TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE case_sighting (
+    case_id INTEGER NOT NULL REFERENCES "case"(id),
+    sighting_id INTEGER NOT NULL REFERENCES sighting(id),
+    attached_by INTEGER REFERENCES app_user(id),
+    attached_at TEXT NOT NULL,
+    PRIMARY KEY (case_id, sighting_id)
+);
+"""
+
+
+def _script(sql: str) -> Callable[[sqlite_utils.Database], None]:
+    def apply(db: sqlite_utils.Database) -> None:
+        for statement in _statements(sql):
+            db.execute(statement)
+
+    return apply
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies stay whole)."""
+    statements, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current)
+            current = ""
+    return [s for s in statements if s.strip()]
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _script(ARCHIVE),
+    _script(ANALYSIS),
+    _script(MATCHING),
+    _script(REVIEW),
+]
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> int:
+    """Bring the database to the newest schema; returns the version reached."""
+    version = schema_version(db)
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"workspace schema version {version} is newer than this Svidok ({len(MIGRATIONS)}); upgrade Svidok"
+        )
+    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
+        with db.conn:
+            db.execute("BEGIN IMMEDIATE")
+            migration(db)
+            db.execute(f"PRAGMA user_version = {number}")
+    return len(MIGRATIONS)

@@ -1,0 +1,1 @@
+"""Matching: consented references and case records against faces, transcripts and posts."""

@@ -1,0 +1,1 @@
+"""The local review UI: reviewers decide on sightings; case officers build evidence."""

@@ -1,0 +1,76 @@
+"""Shared fixtures: a fresh workspace, the CLI run in-process, the shared evaluation data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from core.workspace import Workspace
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture
+def workspace_path(tmp_path: Path) -> Path:
+    return tmp_path / "ws"
+
+
+@pytest.fixture
+def fresh_workspace(workspace_path: Path):
+    """An initialised workspace in a temporary folder."""
+    ws = Workspace.create(workspace_path)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture
+def run_cli(workspace_path: Path) -> Callable[..., Result]:
+    """Run `svidok ARGS --workspace <tmp ws>` in-process; returns click's Result."""
+    from core.cli.main import main
+
+    def run(*args: str, input: str | None = None, workspace: bool = True) -> Result:
+        argv = ["--workspace", str(workspace_path), *args] if workspace else list(args)
+        return CliRunner().invoke(main, argv, input=input, catch_exceptions=False)
+
+    return run
+
+
+@pytest.fixture
+def run_json(run_cli):
+    """Run a command with --json and return the parsed document (asserting exit code 0)."""
+
+    def run(*args: str, expect_ok: bool = True, input: str | None = None):
+        result = run_cli(*args, "--json", input=input)
+        if expect_ok:
+            assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    return run
+
+
+@pytest.fixture
+def svidok_subprocess(workspace_path: Path):
+    """Run the installed `svidok` in a subprocess (for crash tests)."""
+
+    def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
+        env = {**os.environ, "SVIDOK_WORKSPACE": str(workspace_path)}
+        return subprocess.run([sys.executable, "-m", "core.cli", *args], env=env, capture_output=True, text=True,
+                              cwd=REPO, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data, or skip the test when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data is absent (evaluation data is not part of the repository)")
+    return SHARED_DATA
