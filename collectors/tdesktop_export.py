@@ -115,8 +115,9 @@ class TelegramDesktopExport(Collector):
     name: ClassVar[str] = "tdesktop"
     version: ClassVar[str] = "1.0"
 
-    def __init__(self, export_dir: Path) -> None:
+    def __init__(self, export_dir: Path, language: str | None = None) -> None:
         self.export_dir = export_dir
+        self.language = language
         self.root = export_dir.resolve()
         self._unknown_reported: set[str] = set()
 
@@ -184,6 +185,7 @@ class TelegramDesktopExport(Collector):
             edited_at=_utc(message, "edited_unixtime", "edited"),
             author=message.get("author") or message.get("from") or message.get("actor"),
             forwarded_from=message.get("forwarded_from") or message.get("saved_from"),
+            language=self.language,
             kind="service" if service else "post",
             raw={"chat": {"name": chat.get("name"), "type": chat.get("type"), "id": chat.get("id")},
                  "message": message},

@@ -269,6 +269,31 @@ CREATE TABLE case_sighting (
 """
 
 
+TEXT_INDEX = """
+CREATE VIRTUAL TABLE text_index USING fts5(
+    stems,                                -- normalised word stems (analyzers/text_index.py)
+    text UNINDEXED, kind UNINDEXED, item_id UNINDEXED, media_sha256 UNINDEXED, start_s UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 0'
+);
+-- rowid = item.id * 2 for posts, transcript_segment.id * 2 + 1 for transcript segments
+CREATE TABLE text_index_pending (key INTEGER PRIMARY KEY);
+CREATE TRIGGER text_index_item_insert AFTER INSERT ON item
+BEGIN INSERT OR IGNORE INTO text_index_pending (key) VALUES (new.id * 2); END;
+CREATE TRIGGER text_index_item_update AFTER UPDATE OF text ON item
+BEGIN INSERT OR IGNORE INTO text_index_pending (key) VALUES (new.id * 2); END;
+CREATE TRIGGER text_index_item_delete AFTER DELETE ON item
+BEGIN DELETE FROM text_index WHERE rowid = old.id * 2; END;
+CREATE TRIGGER text_index_segment_insert AFTER INSERT ON transcript_segment
+BEGIN INSERT OR IGNORE INTO text_index_pending (key) VALUES (new.id * 2 + 1); END;
+CREATE TRIGGER text_index_segment_update AFTER UPDATE OF text ON transcript_segment
+BEGIN INSERT OR IGNORE INTO text_index_pending (key) VALUES (new.id * 2 + 1); END;
+CREATE TRIGGER text_index_segment_delete AFTER DELETE ON transcript_segment
+BEGIN DELETE FROM text_index WHERE rowid = old.id * 2 + 1; DELETE FROM text_index_pending WHERE key = old.id * 2 + 1; END;
+INSERT OR IGNORE INTO text_index_pending (key) SELECT id * 2 FROM item;
+INSERT OR IGNORE INTO text_index_pending (key) SELECT id * 2 + 1 FROM transcript_segment;
+"""
+
+
 def _script(sql: str) -> Callable[[sqlite_utils.Database], None]:
     def apply(db: sqlite_utils.Database) -> None:
         for statement in _statements(sql):
@@ -293,6 +318,7 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _script(ANALYSIS),
     _script(MATCHING),
     _script(REVIEW),
+    _script(TEXT_INDEX),                  # full-text search over posts and transcripts
 ]
 
 

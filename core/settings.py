@@ -87,13 +87,17 @@ class AnalyzeSettings:
     )
     face_landmarks: int = setting(5, "Landmark model used to align faces before embedding: 5 or 68 points.")
     face_small_image_side: int = setting(
-        0, "Pictures whose short side is below this many pixels are enlarged before detection (0 = never)."
+        200, "Pictures whose short side is below this many pixels are enlarged before detection (0 = never)."
     )
     speech_model: str = setting("base", "Whisper model packaged locally (only 'base' ships).")
     speech_beam_size: int = setting(5, "Beam size for Whisper decoding.")
     speech_default_language: str = setting(
         "", "Language when the source does not say (ru or uk); empty = detect once per file."
     )
+    speech_hotwords: bool = setting(
+        True, "Give enrolled persons' names (and variants) to Whisper as hotwords so spoken names come out right."
+    )
+    speech_cpu_threads: int = setting(2, "CPU threads Whisper may use.")
     max_seconds_per_file: float = setting(
         3600.0, "Longest media duration analyzed; longer files are cut at this point."
     )
@@ -112,6 +116,17 @@ class MatchSettings:
     reference_min_sharpness: float = setting(
         20.0, "Smallest Laplacian variance of a reference face crop (blur check)."
     )
+    reference_jitter: int = setting(
+        10, "Re-samplings averaged per reference embedding (references are few, so more than archive faces)."
+    )
+    name_min_score: float = setting(
+        0.6, "Smallest name score (0-1) that raises a name-only candidate: a full name, or a surname plus "
+        "a supporting reason (unit, place, birth year)."
+    )
+    face_gallery_margin: float = setting(
+        0.10, "A face about as close to another enrolled person (within this distance) is penalised."
+    )
+    ranked_search_size: int = setting(20, "Archived faces shown per reference in the ranked search.")
 
 
 @dataclass(frozen=True)

@@ -32,8 +32,10 @@ def _print_report(report: dict) -> None:
 
 @ingest.command("tdesktop")
 @click.argument("path", type=click.Path(path_type=Path))
+@click.option("--language", type=click.Choice(["ru", "uk"]), default=None,
+              help="Spoken language of this channel's videos (guides transcription).")
 @common_options
-def ingest_tdesktop(cc: CommandContext, path: Path) -> None:
+def ingest_tdesktop(cc: CommandContext, path: Path, language: str | None) -> None:
     """Archive a Telegram Desktop export folder (the one holding result.json).
 
     Works for a single chat/channel export and for a full-account export. Media the export
@@ -41,7 +43,7 @@ def ingest_tdesktop(cc: CommandContext, path: Path) -> None:
 
     Example:
 
-        svidok ingest tdesktop ~/Downloads/Telegram\\ Desktop/ChatExport_2024-03-01
+        svidok ingest tdesktop ~/Downloads/Telegram\\ Desktop/ChatExport_2024-03-01 --language ru
     """
     from collectors.tdesktop_export import ExportError, TelegramDesktopExport
 
@@ -49,7 +51,7 @@ def ingest_tdesktop(cc: CommandContext, path: Path) -> None:
         try:
             with cc.progress() as progress:
                 task = progress.add_task("archiving messages", total=None)
-                report = run_collector(ws, TelegramDesktopExport(path),
+                report = run_collector(ws, TelegramDesktopExport(path, language),
                                        on_saved=lambda *_: progress.advance(task))
         except ExportError as exc:
             raise CommandError(str(exc)) from None

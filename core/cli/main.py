@@ -134,9 +134,9 @@ def audit_verify(cc: CommandContext) -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
-    from core.cli import analyze, ingest
+    from core.cli import analyze, collect, ingest, review
 
-    for module in (ingest, analyze):
+    for module in (ingest, analyze, collect, review):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -1,0 +1,149 @@
+"""Review UI under load: queue and comparison pages with 100,000 sightings in the database,
+20 concurrent clients on loopback. Prints a markdown table of p50/p95 latency (goal p95 < 100 ms).
+
+The server is the real `svidok serve` in its own process; each client logs in as its own
+reviewer and alternates between the queue page and the comparison page of a random sighting
+(every comparison view is written to the audit log, as in real use).
+
+    .venv/bin/python benchmarks/ui_load.py [--sightings 100000] [--clients 20] [--requests 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from core.clock import utc_now  # noqa: E402
+from core.workspace import Workspace  # noqa: E402
+
+PASSWORD = "benchmark password 0123"
+
+
+def seed(ws: Workspace, n_sightings: int, n_clients: int) -> None:
+    """Persons, posts, media rows and `n_sightings` pending candidate sightings, in bulk."""
+    from review_ui.users import add_user
+
+    now, rng = utc_now(), random.Random(7)
+    conn = ws.conn
+    conn.execute("BEGIN")
+    conn.executemany("INSERT INTO person (id, name, created_at) VALUES (?, ?, ?)",
+                     [(i, f"Person {i}", now) for i in range(1, 501)])
+    conn.executemany("INSERT INTO item (id, source_kind, source_id, channel, url, posted_at, collected_at, text,"
+                     " collector, collector_version) VALUES (?, 'telegram', ?, ?, ?, ?, ?, ?, 'bench', '1')",
+                     [(i, str(i), f"chan{i % 40}", f"https://t.me/chan{i % 40}/{i}",
+                       f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00+00:00", now, f"post {i} " * 20)
+                      for i in range(1, 10_001)])
+    conn.executemany("INSERT INTO media (sha256, size, mime, ext, first_seen, path) VALUES (?, 1, 'video/mp4',"
+                     " 'mp4', ?, ?)", [(f"{i:064x}", now, f"media/{i:064x}.mp4") for i in range(1, 2001)])
+    reasons = json.dumps([{"kind": "face", "distance": 0.45, "score": 0.7, "frames": 4},
+                          {"kind": "name", "text": "Person", "time": 3.0, "field": "transcript"}])
+    conn.executemany(
+        "INSERT INTO sighting (person_id, media_sha256, item_id, span_start_s, span_end_s, key, score, reasons,"
+        " status, created_at, updated_at) VALUES (?, ?, ?, 3.0, 6.0, ?, ?, ?, 'pending', ?, ?)",
+        [(1 + i % 500, f"{1 + i % 2000:064x}", 1 + i % 10_000, f"k{i}", rng.random(), reasons, now, now)
+         for i in range(n_sightings)])
+    conn.execute("COMMIT")
+    for c in range(n_clients):
+        add_user(ws, f"reviewer{c}", "reviewer", PASSWORD)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def login(client, name: str) -> None:
+    page = await client.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    response = await client.post("/login", data={"name": name, "password": PASSWORD, "csrf": token})
+    assert response.status_code in (200, 303), response.text[:200]
+
+
+async def run_client(client, name: str, n: int, n_sightings: int, times: dict[str, list[float]]) -> None:
+    rng = random.Random(name)
+    for _ in range(n):
+        for kind, path in (("queue", "/queue"), ("comparison", f"/sightings/{rng.randint(1, n_sightings)}")):
+            start = time.perf_counter()
+            response = await client.get(path)
+            times[kind].append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, (path, response.status_code)
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
+
+
+async def load(base: str, args: argparse.Namespace) -> tuple[dict[str, list[float]], float]:
+    """Log every client in first (argon2 is slow on purpose), then measure the pages only."""
+    import httpx
+
+    times: dict[str, list[float]] = {"queue": [], "comparison": []}
+    clients = [httpx.AsyncClient(base_url=base, timeout=60) for _ in range(args.clients)]
+    try:
+        await asyncio.gather(*(login(c, f"reviewer{i}") for i, c in enumerate(clients)))
+        start = time.perf_counter()
+        await asyncio.gather(*(run_client(c, f"reviewer{i}", args.requests, args.sightings, times)
+                               for i, c in enumerate(clients)))
+        return times, time.perf_counter() - start
+    finally:
+        for c in clients:
+            await c.aclose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sightings", type=int, default=100_000)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--requests", type=int, default=50, help="queue+comparison pairs per client")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ws"
+        with Workspace.create(root) as ws:
+            t0 = time.perf_counter()
+            seed(ws, args.sightings, args.clients)
+            print(f"seeded {args.sightings:,} sightings in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--workspace", str(root), "--port",
+                                   str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+        try:
+            base = f"http://127.0.0.1:{port}"
+            wait_for(port)
+            times, wall = asyncio.run(load(base, args))
+        finally:
+            server.terminate()
+            server.wait(10)
+    print(f"| page | requests | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|")
+    for kind, values in times.items():
+        print(f"| {kind} | {len(values)} | {pct(values, 50):.1f} | {pct(values, 95):.1f} | {max(values):.1f} |")
+    total = sum(len(v) for v in times.values())
+    print(f"\n{args.clients} clients, {args.sightings:,} sightings: {total} requests in {wall:.1f} s"
+          f" ({total / wall:.0f} req/s)")
+
+
+def wait_for(port: int, timeout: float = 30) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+if __name__ == "__main__":
+    main()

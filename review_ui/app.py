@@ -1,0 +1,92 @@
+"""The review UI application: routes, static files and security headers.
+
+`create_app(ws)` serves one opened workspace. Endpoints are `async` and run on the event loop
+thread, so the workspace's single SQLite connection is never used by two threads at once.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from core.workspace import Workspace
+from review_ui.views import account, admin, cases, files, review
+
+STATIC = Path(__file__).parent / "static"
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self';"
+       " form-action 'self'; frame-ancestors 'none'; base-uri 'none'; connect-src 'self'")
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+]
+
+
+def routes() -> list[Route | Mount]:
+    """Every route; each endpoint carries the permission it checks (see review_ui/roles.py)."""
+    return [
+        Route("/", account.home),
+        Route("/login", account.login_page, methods=["GET"]),
+        Route("/login", account.login, methods=["POST"]),
+        Route("/logout", account.logout, methods=["POST"]),
+        Route("/settings", account.settings_page, methods=["GET"]),
+        Route("/settings", account.settings_save, methods=["POST"]),
+        Route("/queue", review.queue),
+        Route("/api/queue", review.queue),
+        Route("/sightings/{sid:int}", review.sighting),
+        Route("/api/sightings/{sid:int}", review.sighting),
+        Route("/sightings/{sid:int}/decision", review.decide, methods=["POST"]),
+        Route("/api/sightings/{sid:int}/decision", review.decide, methods=["POST"]),
+        Route("/admin/conflicts", admin.conflicts),
+        Route("/admin/conflicts/{sid:int}", admin.resolve, methods=["POST"]),
+        Route("/admin/audit", admin.audit),
+        Route("/cases", cases.cases, methods=["GET"]),
+        Route("/cases", cases.case_open, methods=["POST"]),
+        Route("/cases/{cid:int}", cases.case),
+        Route("/cases/{cid:int}/attach", cases.case_attach, methods=["POST"]),
+        Route("/cases/{cid:int}/notes", cases.case_note, methods=["POST"]),
+        Route("/cases/{cid:int}/export", cases.case_export, methods=["POST"]),
+        Route("/media/{sha}", files.media),
+        Route("/artifacts/{sha}", files.artifact),
+        Route("/references/{rid:int}", files.reference),
+        Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
+    ]
+
+
+class SecurityHeaders:
+    """Strict CSP (same origin only, no inline code) and `Cache-Control: no-store` on everything
+    except the static CSS/JS."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [h for h in message.get("headers", []) if h[0].lower() != b"cache-control" or static]
+                headers += SECURITY_HEADERS
+                if not static:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(ws: Workspace) -> Starlette:
+    app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)])
+    app.state.ws = ws
+    return app

@@ -1,0 +1,55 @@
+"""Rendering: a page from a template extending base.html, or its JSON twin."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.templating import Jinja2Templates
+
+from review_ui.auth import current_session, wants_json
+from review_ui.highlight import mark
+from review_ui.i18n import LANGUAGES, pick_language, translations
+from review_ui.roles import allowed
+
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+TEMPLATES.env.filters["mark"] = mark
+TEMPLATES.env.filters["fromjson"] = json.loads
+
+
+def _context(request: Request) -> dict[str, Any]:
+    session = current_session(request)
+    user = session.user if session else None
+    lang = user.lang if user else pick_language(request.headers.get("accept-language"))
+    t = translations(lang)
+    return {"user": user, "csrf": session.csrf_token if session else "", "lang": lang, "languages": LANGUAGES,
+            "_": t.gettext, "ngettext": t.ngettext, "shield": user.shield if user else True,
+            "can": (lambda perm: bool(user) and allowed(user.role, perm))}
+
+
+def plain(value: Any) -> Any:
+    """Dataclasses and tuples made JSON-ready."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: plain(v) for k, v in dataclasses.asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [plain(v) for v in value]
+    return value
+
+
+def page(request: Request, template: str, context: dict[str, Any], data: Any = None, status: int = 200) -> Response:
+    """Render `template` with `context`, or return `data` (default: the context) as JSON."""
+    if wants_json(request):
+        return JSONResponse(plain(context if data is None else data), status_code=status)
+    full = {**_context(request), **context}
+    html = TEMPLATES.get_template(template).render({"request": request, **full})
+    return HTMLResponse(html, status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    return page(request, "error.html", {"message": message, "status": status}, {"error": message}, status)

@@ -1,0 +1,1 @@
+"""Route handlers, one module per area; each view fetches, builds a context, renders."""

@@ -1,0 +1,91 @@
+"""The review queue, the comparison page of one sighting, and recording a decision."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from review_ui.auth import guard, wants_json
+from review_ui.decisions import (ASSESSMENTS, FEATURES, DecisionError, decisions_for, has_decided,
+                                 may_see_decisions, record_decision)
+from review_ui.render import error_page, page, plain
+from review_ui.roles import allowed
+from review_ui.sightings import QueueFilter, load_sighting, neighbours, pending_queue
+
+PAGE_SIZE = 50
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _queue_filter(request: Request) -> QueueFilter:
+    q = request.query_params
+    person = (q.get("person") or "").strip()
+    return QueueFilter(person_id=_int(person), person_name=None if person.isdigit() else person or None,
+                       source=q.get("source") or None,
+                       date_from=q.get("from") or None, date_to=q.get("to") or None,
+                       limit=PAGE_SIZE, offset=(_int(q.get("offset")) or 0))
+
+
+@guard("queue.view")
+async def queue(request: Request) -> Response:
+    ws, user = request.app.state.ws, request.state.user
+    result = pending_queue(ws, user, _queue_filter(request))
+    return page(request, "queue.html", {"queue": result, "done": _int(
+        request.query_params.get("done"))}, data={"total": result.total, "more": result.more,
+                                                    "sightings": result.rows})
+
+
+@guard("sighting.view")
+async def sighting(request: Request) -> Response:
+    ws, user = request.app.state.ws, request.state.user
+    sid = request.path_params["sid"]
+    detail = load_sighting(ws, sid, with_references=allowed(user.role, "reference.view"))
+    if detail is None:
+        return error_page(request, 404, f"no sighting {sid}")
+    ws.audit.append(user.name, "sighting.view", f"sighting:{sid}", {"json": wants_json(request)})
+    visible = may_see_decisions(ws, sid, detail.status, user)
+    prev_id, next_id = neighbours(ws, user, sid, detail.score)
+    can_decide = (allowed(user.role, "sighting.decide") and detail.status == "pending"
+                  and not has_decided(ws, sid, user.id))
+    context: dict[str, Any] = {
+        "s": detail, "decisions": decisions_for(ws, sid) if visible else None, "decisions_hidden": not visible,
+        "can_decide": can_decide, "prev_id": prev_id, "next_id": next_id,
+        "features": FEATURES, "assessments": ASSESSMENTS}
+    data = {**plain(detail), "decisions": plain(context["decisions"]), "can_decide": can_decide,
+            "previous": prev_id, "next": next_id}
+    return page(request, "sighting.html", context, data=data)
+
+
+async def _decision_input(request: Request) -> dict[str, Any]:
+    if "application/json" in request.headers.get("content-type", ""):
+        body = await request.json()
+        return {"verdict": body.get("verdict", ""), "checklist": body.get("checklist") or {},
+                "observation": body.get("observation", "")}
+    form = await request.form()
+    checklist = {f: form.get(f"cl_{f}", "") for f in FEATURES}
+    return {"verdict": str(form.get("verdict", "")), "checklist": checklist,
+            "observation": str(form.get("observation", ""))}
+
+
+@guard("sighting.decide")
+async def decide(request: Request) -> Response:
+    ws, user = request.app.state.ws, request.state.user
+    sid = request.path_params["sid"]
+    given = await _decision_input(request)
+    try:
+        outcome = record_decision(ws, sid, user, given["verdict"], given["checklist"], given["observation"])
+    except DecisionError as exc:
+        return error_page(request, 404 if "no sighting" in str(exc) else 409, str(exc))
+    except (TypeError, AttributeError, json.JSONDecodeError):
+        return error_page(request, 400, "malformed decision")
+    if wants_json(request):
+        return JSONResponse({"decision_id": outcome.decision_id, "sighting": sid, "status": outcome.status})
+    score = ws.conn.execute("SELECT score FROM sighting WHERE id = ?", (sid,)).fetchone()[0]
+    _prev, next_id = neighbours(ws, user, sid, score)
+    target = f"/sightings/{next_id}?done={sid}" if next_id else f"/queue?done={sid}"
+    return RedirectResponse(target, status_code=303)
