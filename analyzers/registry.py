@@ -9,4 +9,10 @@ def default_analyzers() -> list[Analyzer]:
     """Instantiate the analyzers; imports are lazy so `svidok --help` stays fast."""
     analyzers: list[Analyzer] = []
     # Each analyzer module registers itself here with one line:
+    from analyzers.face_analyzer import FaceAnalyzer
+
+    analyzers.append(FaceAnalyzer())
+    from analyzers.speech_analyzer import SpeechAnalyzer
+
+    analyzers.append(SpeechAnalyzer())
     return analyzers

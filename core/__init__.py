@@ -6,4 +6,6 @@ review_ui/) depend on this package; this package never imports a stage at module
 time (the CLI imports them lazily, per command).
 """
 
+from core import offline  # noqa: F401 - first: switch off library telemetry before anything loads
+
 __version__ = "0.1.0"

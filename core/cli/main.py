@@ -134,9 +134,12 @@ def audit_verify(cc: CommandContext) -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
-    from core.cli import analyze, collect, ingest, review
+    from core.cli import analyze, collect, demo, faces, ingest
+    from core.cli import match as match_cli
+    from core.cli import persons, review
+    from core.cli import transcribe as transcribe_cli
 
-    for module in (ingest, analyze, collect, review):
+    for module in (ingest, collect, analyze, faces, transcribe_cli, persons, match_cli, review, demo):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import sys
 from pathlib import Path
 
@@ -44,15 +43,6 @@ def user_add(cc: CommandContext, name: str, role: str, password_stdin: bool) -> 
                                          + (f"; password (shown once): {password}" if not password_stdin else "")))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @click.command()
 @click.option("--host", default=None, help="Address to bind (default: review.host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: review.port, 8765).")
@@ -65,23 +55,21 @@ def serve(cc: CommandContext, host: str | None, port: int | None, allow_remote: 
 
         svidok serve --port 8765
     """
-    import uvicorn
+    from review_ui.server import RemoteBindRefused, check_host
+    from review_ui.server import serve as run_server
 
-    from review_ui.app import create_app
-
-    ws = cc.workspace()
-    host = host or ws.settings.review.host
-    port = port or ws.settings.review.port
-    if not _is_loopback(host):
-        if not allow_remote:
-            raise CommandError(f"refusing to bind {host}: not a loopback address (add --allow-remote if you must)")
+    with cc.workspace() as ws:
+        host = host or ws.settings.review.host
+        port = port or ws.settings.review.port
+    try:
+        remote = check_host(host, allow_remote)
+    except RemoteBindRefused as exc:
+        raise CommandError(str(exc)) from None
+    if remote:
         stderr.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this address can try"
                      " to log in; use TLS and a firewall")
     stderr.print(f"review UI on http://{host}:{port}/ (Ctrl-C stops)")
-    try:
-        uvicorn.run(create_app(ws), host=host, port=port, log_level="warning", server_header=False)
-    finally:
-        ws.close()
+    run_server(cc.workspace_path, host, port)
 
 
 @click.group()

@@ -1,0 +1,152 @@
+"""The `faces` analyzer: faces, face crops, frames and face tracks for one photo or video.
+
+For one media file, inside the caller's transaction:
+1. sample frames (`analyzers.frames`): a photo is one frame, a video a few per second;
+2. detect, embed and rate the faces of each frame (`analyzers.faces`);
+3. store each face crop (box plus a margin) and, for videos, each frame that has a face as
+   JPEG in `derived/` with an `artifact` row (kind crop/frame, source = the media);
+4. write one `face` row per face (embedding float32[128] bytes, box and quality JSON);
+5. link the faces into tracks (`analyzers.tracks`), write `track` rows, point faces at them.
+   A photo's faces each get their own one-face track, so matchers can always work on tracks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from analyzers.base import AnalysisOutcome, Analyzer, MediaFile
+from analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceOptions, detect_faces
+from analyzers.frames import FrameOptions, iter_frames
+from analyzers.tracks import Track, TrackedFace, link_tracks
+from core.clock import utc_now
+from core.settings import AnalyzeSettings
+
+if TYPE_CHECKING:
+    from core.workspace import Workspace
+
+CROP_MARGIN = 0.3          # crop = box grown by this fraction of its size on every side
+JPEG_QUALITY = 90
+
+
+class FaceAnalyzer(Analyzer):
+    """Faces and face tracks in photos and videos."""
+
+    name = "faces"
+    version = "1"
+    accepts = ("image", "video")
+
+    def __init__(self, settings: AnalyzeSettings | None = None) -> None:
+        self.settings = settings
+
+    @property
+    def producer(self) -> str:
+        return f"{self.name} {self.version}"
+
+    def params(self, settings: AnalyzeSettings | None = None) -> dict[str, Any]:
+        settings = settings or self.settings or AnalyzeSettings()
+        return {"faces": FaceOptions.from_settings(settings).as_dict(),
+                "frames": asdict(FrameOptions.from_settings(settings))}
+
+    def analyze(self, media: MediaFile, workspace: "Workspace") -> AnalysisOutcome:
+        settings = self.settings or workspace.settings.analyze
+        face_options = FaceOptions.from_settings(settings)
+        params_json = json.dumps(self.params(settings), sort_keys=True)
+        is_video = media.mime.startswith("video/")
+        per_frame: list[tuple[float | None, list[TrackedFace]]] = []
+        frames_kept = 0
+        for frame in iter_frames(media.path, media.mime, FrameOptions.from_settings(settings)):   # 1
+            faces = detect_faces(frame.image, face_options)                                      # 2
+            if not faces:
+                continue
+            frame_sha = self._store_jpeg(workspace, media, frame.image, "frame", frame.time_s) if is_video else None
+            frames_kept += frame_sha is not None
+            members = [TrackedFace(self._insert_face(workspace, media, frame.image, frame.time_s, face,
+                                                     frame_sha, params_json), frame.time_s, face)
+                       for face in faces]                                                         # 3, 4
+            per_frame.append((frame.time_s, members))
+        tracks = _tracks(per_frame, is_video)                                                     # 5
+        for track in tracks:
+            self._insert_track(workspace, media, track)
+        n_faces = sum(len(members) for _, members in per_frame)
+        return AnalysisOutcome({"faces": n_faces, "tracks": len(tracks), "frames": frames_kept})
+
+    def clear(self, media: MediaFile, workspace: "Workspace") -> None:
+        conn = workspace.conn
+        tracks = "SELECT id FROM track WHERE media_sha256 = ? AND analyzer = ?"
+        conn.execute(f"UPDATE sighting SET track_id = NULL WHERE track_id IN ({tracks})", (media.sha256, self.name))
+        conn.execute("UPDATE face SET track_id = NULL WHERE media_sha256 = ?", (media.sha256,))
+        conn.execute("DELETE FROM face WHERE media_sha256 = ? AND model = ?", (media.sha256, FACE_MODEL))
+        conn.execute("DELETE FROM track WHERE media_sha256 = ? AND analyzer = ?", (media.sha256, self.name))
+        conn.execute(
+            "DELETE FROM artifact WHERE source_sha256 = ? AND producer LIKE ? AND sha256 NOT IN"
+            " (SELECT crop_sha256 FROM face WHERE crop_sha256 IS NOT NULL"
+            "  UNION SELECT frame_sha256 FROM face WHERE frame_sha256 IS NOT NULL)",
+            (media.sha256, f"{self.name} %"),
+        )
+
+    def _store_jpeg(self, workspace: "Workspace", media: MediaFile, image: np.ndarray, kind: str,
+                    time_s: float | None) -> str:
+        stored = workspace.derived.put_bytes(encode_jpeg(image), "jpg")
+        workspace.conn.execute(
+            "INSERT OR IGNORE INTO artifact (sha256, kind, source_sha256, time_s, mime, path, producer, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (stored.sha256, kind, media.sha256, time_s, stored.mime, stored.relpath, self.producer, utc_now()),
+        )
+        return stored.sha256
+
+    def _insert_face(self, workspace: "Workspace", media: MediaFile, image: np.ndarray, time_s: float | None,
+                     face: DetectedFace, frame_sha: str | None, params_json: str) -> int:
+        crop_sha = self._store_jpeg(workspace, media, crop(image, face.box), "crop", time_s)
+        return workspace.conn.execute(
+            "INSERT INTO face (media_sha256, time_s, box, quality, embedding, crop_sha256, frame_sha256, model,"
+            " model_version, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (media.sha256, time_s, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()),
+             face.embedding.astype(np.float32).tobytes(), crop_sha, frame_sha, FACE_MODEL, FACE_MODEL_VERSION,
+             params_json),
+        ).lastrowid
+
+    def _insert_track(self, workspace: "Workspace", media: MediaFile, track: Track) -> int:
+        best = [m.key for m in track.best()]
+        track_id = workspace.conn.execute(
+            "INSERT INTO track (media_sha256, start_s, end_s, n_faces, embedding, best_face_ids, analyzer,"
+            " analyzer_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (media.sha256, track.start_s, track.end_s, len(track.members), track.embedding.tobytes(),
+             json.dumps(best), self.name, self.version),
+        ).lastrowid
+        workspace.conn.executemany("UPDATE face SET track_id = ? WHERE id = ?",
+                                   [(track_id, m.key) for m in track.members])
+        return track_id
+
+
+def _tracks(per_frame: list[tuple[float | None, list[TrackedFace]]], is_video: bool) -> list[Track]:
+    if is_video:
+        return link_tracks(per_frame)
+    singles = []
+    for _time, members in per_frame:
+        for member in members:
+            track = Track()
+            track.add(member)
+            singles.append(track)
+    return singles
+
+
+def crop(image: np.ndarray, box: tuple[int, int, int, int], margin: float = CROP_MARGIN) -> np.ndarray:
+    """The face box grown by `margin` on every side, clipped to the image."""
+    top, right, bottom, left = box
+    grow_y, grow_x = round((bottom - top) * margin), round((right - left) * margin)
+    height, width = image.shape[:2]
+    return image[max(0, top - grow_y):min(height, bottom + grow_y), max(0, left - grow_x):min(width, right + grow_x)]
+
+
+def encode_jpeg(image: np.ndarray, quality: int = JPEG_QUALITY) -> bytes:
+    """RGB uint8 pixels as JPEG bytes."""
+    import cv2
+
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return data.tobytes()

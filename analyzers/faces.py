@@ -1,0 +1,238 @@
+"""Faces in one picture: detect (dlib HOG, with fallbacks), align, embed (128-d), rate quality.
+
+    Frame ──detect_faces──▶ [DetectedFace(box, embedding, quality)]
+
+1. the picture is brought to a working size: wider than `analyze.face_working_width` is shrunk,
+   smaller than `analyze.face_small_image_side` on its short side is enlarged (tiny video
+   stills and thumbnails), so HOG (80 px window, `face_hog_upsample` pyramid doublings) finds
+   faces of about 40 working pixels and up;
+2. when HOG finds nothing, up to `face_upsample_budget` extra doublings are tried, then (if
+   `face_cnn_fallback`) dlib's CNN detector;
+3. each face gets landmarks (5- or 68-point, `face_landmarks`) and a 128-d embedding from
+   dlib's ResNet (on the original pixels when the picture was shrunk), averaged over
+   `face_jitter` re-samplings;
+4. quality: size (box side, original pixels), sharpness (Laplacian variance of the aligned
+   150x150 face chip), frontalness (1 = nose between the eyes, 0 = profile) and a score in 0-1.
+
+All dlib models come from the installed `face_recognition_models` package and are loaded once
+per process (`FaceModels.shared()`).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+from analyzers.base import InferenceModel
+from analyzers.frames import load_image
+from core.settings import AnalyzeSettings
+
+__all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
+           "detect_faces", "load_image"]
+
+FACE_MODEL = "dlib_face_recognition_resnet_model_v1"
+try:
+    FACE_MODEL_VERSION = importlib.metadata.version("face_recognition_models")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - the faces extra is missing
+    FACE_MODEL_VERSION = "unknown"
+
+CHIP_SIZE = 150
+
+
+@dataclass(frozen=True)
+class FaceQuality:
+    """How useful a face is for identification; `score` combines the rest (0-1, higher is better)."""
+
+    size_px: int
+    sharpness: float
+    frontalness: float
+    score: float
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DetectedFace:
+    """One face: box (top, right, bottom, left) in original image pixels, float32[128] embedding."""
+
+    box: tuple[int, int, int, int]
+    embedding: np.ndarray
+    quality: FaceQuality
+
+
+@dataclass(frozen=True)
+class FaceOptions:
+    """Detection and embedding parameters (stored with every face record)."""
+
+    working_width: int = 960
+    min_size: int = 40
+    hog_upsample: int = 1
+    upsample_budget: int = 1
+    cnn_fallback: bool = False
+    jitter: int = 1
+    landmarks: int = 5
+    small_image_side: int = 200
+
+    @classmethod
+    def from_settings(cls, settings: AnalyzeSettings) -> "FaceOptions":
+        return cls(
+            working_width=settings.face_working_width, min_size=settings.face_min_size,
+            hog_upsample=settings.face_hog_upsample, upsample_budget=settings.face_upsample_budget,
+            cnn_fallback=settings.face_cnn_fallback, jitter=settings.face_jitter,
+            landmarks=settings.face_landmarks, small_image_side=settings.face_small_image_side,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Dlib:
+    hog: Any
+    cnn: Any
+    shape5: Any
+    shape68: Any
+    encoder: Any
+
+
+class FaceModels(InferenceModel):
+    """dlib's HOG and CNN face detectors, landmark predictors and ResNet face encoder."""
+
+    name = FACE_MODEL
+    version = FACE_MODEL_VERSION
+    licence = "dlib models (CC0 / Boost); 68-point landmarks trained on iBUG 300-W (non-commercial terms)"
+
+    def _load(self) -> _Dlib:
+        import warnings
+
+        import dlib
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")       # face_recognition_models imports pkg_resources
+            import face_recognition_models as frm
+        return _Dlib(
+            hog=dlib.get_frontal_face_detector(),
+            cnn=dlib.cnn_face_detection_model_v1(frm.cnn_face_detector_model_location()),
+            shape5=dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+            shape68=dlib.shape_predictor(frm.pose_predictor_model_location()),
+            encoder=dlib.face_recognition_model_v1(frm.face_recognition_model_location()),
+        )
+
+    def _predict(self, model: _Dlib, image: np.ndarray, options: FaceOptions | None = None) -> list[DetectedFace]:
+        options = options or FaceOptions()
+        image = _as_rgb(image)
+        work, scale = _working_image(image, options)
+        rects = _find_boxes(model, work, options)
+        faces = [_describe(model, image, work, scale, rect, options) for rect in rects]
+        return sorted(faces, key=lambda f: -f.quality.score)
+
+
+def detect_faces(image: np.ndarray, options: FaceOptions | None = None) -> list[DetectedFace]:
+    """Every face found in an RGB uint8 image, best quality first."""
+    return FaceModels.shared().predict(image, options)
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    if image.ndim == 2:
+        image = np.stack([image] * 3, axis=-1)
+    if image.shape[-1] == 4:
+        image = image[..., :3]
+    return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _working_image(image: np.ndarray, options: FaceOptions) -> tuple[np.ndarray, float]:
+    """The picture resized for detection, and its scale (working pixels per original pixel)."""
+    import cv2
+
+    height, width = image.shape[:2]
+    scale = 1.0
+    if options.working_width and width > options.working_width:
+        scale = options.working_width / width
+    elif options.small_image_side and min(height, width) < options.small_image_side:
+        scale = min(4.0, options.small_image_side / min(height, width))
+    if scale == 1.0:
+        return image, 1.0
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+    return cv2.resize(image, size, interpolation=interpolation), scale
+
+
+def _find_boxes(model: _Dlib, work: np.ndarray, options: FaceOptions) -> list:
+    """HOG at the base upsampling, then the fallbacks while nothing is found."""
+    rects = list(model.hog(work, options.hog_upsample))
+    for extra in range(1, options.upsample_budget + 1):
+        if rects:
+            break
+        rects = list(model.hog(work, options.hog_upsample + extra))
+    if not rects and options.cnn_fallback:
+        rects = [d.rect for d in model.cnn(work, 1 if min(work.shape[:2]) < 400 else 0)]
+    return [r for r in rects if min(r.width(), r.height()) >= options.min_size]
+
+
+def _describe(model: _Dlib, image: np.ndarray, work: np.ndarray, scale: float, rect: Any,
+              options: FaceOptions) -> DetectedFace:
+    """Landmarks, embedding and quality for one detected box."""
+    import dlib
+
+    shape5 = model.shape5(work, rect)
+    shape = shape5 if options.landmarks == 5 else model.shape68(work, rect)
+    source = work
+    if scale < 1:                           # shrunk for detection: embed from the original pixels
+        shape = _scale_shape(shape, 1 / scale)
+        source = image
+    vector = model.encoder.compute_face_descriptor(source, shape, max(0, options.jitter))
+    chip = dlib.get_face_chip(source, shape, size=CHIP_SIZE)
+    box = _box_in_original(rect, scale, image.shape)
+    side = round(((box[1] - box[3]) + (box[2] - box[0])) / 2)
+    quality = face_quality(side, _sharpness(chip), _frontalness(shape5))
+    return DetectedFace(box, np.asarray(vector, dtype=np.float32), quality)
+
+
+def _scale_shape(shape: Any, factor: float) -> Any:
+    import dlib
+
+    rect = shape.rect
+    scaled_rect = dlib.rectangle(round(rect.left() * factor), round(rect.top() * factor),
+                                 round(rect.right() * factor), round(rect.bottom() * factor))
+    points = dlib.points([dlib.point(round(p.x * factor), round(p.y * factor)) for p in shape.parts()])
+    return dlib.full_object_detection(scaled_rect, points)
+
+
+def _box_in_original(rect: Any, scale: float, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    height, width = shape[:2]
+    top = max(0, round(rect.top() / scale))
+    left = max(0, round(rect.left() / scale))
+    bottom = min(height, round((rect.bottom() + 1) / scale))
+    right = min(width, round((rect.right() + 1) / scale))
+    return (top, right, bottom, left)
+
+
+def _sharpness(chip: np.ndarray) -> float:
+    import cv2
+
+    gray = cv2.cvtColor(np.asarray(chip), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(gray, cv2.CV_64F).var())
+
+
+def _frontalness(shape5: Any) -> float:
+    """1 when the nose sits midway between the eyes, falling to 0 at half an eye distance off."""
+    pts = np.array([[p.x, p.y] for p in shape5.parts()], dtype=np.float64)
+    eye_a, eye_b, nose = pts[0:2].mean(axis=0), pts[2:4].mean(axis=0), pts[4]
+    axis = eye_b - eye_a
+    distance = float(np.linalg.norm(axis))
+    if distance < 1e-6:
+        return 0.0
+    offset = float(np.dot(nose - (eye_a + eye_b) / 2, axis / distance)) / distance
+    return round(float(np.clip(1.0 - abs(offset) / 0.5, 0.0, 1.0)), 3)
+
+
+def face_quality(size_px: int, sharpness: float, frontalness: float) -> FaceQuality:
+    """Combine the measures: size saturates at 120 px, sharpness at a Laplacian variance of 150."""
+    size_f = min(1.0, size_px / 120)
+    sharp_f = min(1.0, sharpness / 150)
+    score = 0.35 * size_f + 0.35 * sharp_f + 0.30 * frontalness
+    return FaceQuality(int(size_px), round(sharpness, 2), frontalness, round(score, 4))

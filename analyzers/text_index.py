@@ -1,0 +1,159 @@
+"""Full-text search over post texts and transcript segments, finding Russian/Ukrainian word forms.
+
+SQLite FTS5 has no Russian or Ukrainian stemmer, so the indexed column holds our own stems:
+lower case, ё→е, ґ→г, apostrophes removed, then the longest common RU/UK inflection ending
+stripped (a stem keeps at least 3 letters). A query is stemmed the same way and every word
+(stemmed once more, for endings that look like stems) is matched as a prefix (`"плен"*`), so "плен", "в плену" and "пленные" find each other, as do
+"Петренко", "Петренка" and "Петренкові". Measured against plain words and the trigram
+tokenizer in docs/BENCHMARKS.md (## Speech).
+
+The table `text_index` (core/schema.py) is kept in sync in two halves: SQL triggers queue
+every new or edited item and transcript segment in `text_index_pending` and delete the index
+row of a deleted one; `sync()` stems the queued rows. `search()` syncs first, so callers never
+see a stale index.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+STEM_VERSION = 1
+MIN_STEM = 3
+_ENDINGS = sorted({
+    # Russian nouns, adjectives, verbs
+    "иями", "ями", "ами", "ого", "его", "ому", "ему", "ыми", "ими", "ых", "их", "ой", "ей", "ий", "ый",
+    "ая", "яя", "ое", "ее", "ую", "юю", "ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ью", "ие", "ые",
+    "ия", "ья", "ться", "ть", "ешь", "ет", "ют", "ут", "ит", "ат", "ят", "ил", "ла", "ли", "ло", "ся", "сь",
+    # Ukrainian
+    "ові", "еві", "єві", "ої", "ій", "їй", "ею", "єю", "ів", "їв", "ти", "ться",
+    # single vowels and soft signs
+    "а", "я", "о", "е", "у", "ю", "ы", "и", "і", "ї", "є", "ь", "й",
+}, key=len, reverse=True)
+_WORD = re.compile(r"[\w'’ʼ]+", re.UNICODE)
+_APOSTROPHES = str.maketrans({"'": None, "’": None, "ʼ": None, "ё": "е", "ґ": "г"})
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One post or transcript segment that matches a query."""
+
+    kind: str                      # post, transcript
+    item_id: int | None            # the post, or the first item that links the media
+    media_sha256: str | None       # transcripts only
+    start_s: float | None          # transcripts only
+    snippet: str
+    score: float                   # bm25, lower is better
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "item_id": self.item_id, "media_sha256": self.media_sha256,
+                "start_s": self.start_s, "snippet": self.snippet, "score": round(self.score, 4)}
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text)
+
+
+def stem(word: str) -> str:
+    """The normalised stem of one word (see the module docstring)."""
+    word = word.lower().translate(_APOSTROPHES)
+    for ending in _ENDINGS:
+        if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
+            return word[: -len(ending)]
+    return word
+
+
+def stems(text: str) -> str:
+    return " ".join(stem(w) for w in words(text))
+
+
+def query_stems(query: str) -> list[str]:
+    """Query words stemmed twice: "Харькова" → "харьков" → "харьк" also finds "Харьков" (stem "харьк")."""
+    return [stem(stem(w)) for w in words(query)]
+
+
+def fts_query(query: str) -> str | None:
+    """The FTS5 MATCH expression for a user query: every word's stem as a prefix, all required."""
+    terms = [t.replace('"', "") for t in query_stems(query) if t]
+    return " ".join(f'"{t}"*' for t in terms) or None
+
+
+def sync(conn: sqlite3.Connection) -> int:
+    """Stem the queued items and segments into the index; returns how many rows were (re)indexed."""
+    keys = [row[0] for row in conn.execute("SELECT key FROM text_index_pending ORDER BY key")]
+    if not keys:
+        return 0
+    own = not conn.in_transaction
+    if own:
+        conn.execute("BEGIN IMMEDIATE")
+    try:
+        for key in keys:
+            _index_one(conn, key)
+        conn.executemany("DELETE FROM text_index_pending WHERE key = ?", [(k,) for k in keys])
+        if own:
+            conn.execute("COMMIT")
+    except BaseException:
+        if own:
+            conn.execute("ROLLBACK")
+        raise
+    return len(keys)
+
+
+def _index_one(conn: sqlite3.Connection, key: int) -> None:
+    conn.execute("DELETE FROM text_index WHERE rowid = ?", (key,))
+    if key % 2 == 0:
+        row = conn.execute("SELECT text, 'post', id, NULL, NULL FROM item WHERE id = ?", (key // 2,)).fetchone()
+    else:
+        row = conn.execute("SELECT text, 'transcript', NULL, media_sha256, start_s FROM transcript_segment"
+                           " WHERE id = ?", (key // 2,)).fetchone()
+    if row is None or not row[0].strip():
+        return
+    conn.execute("INSERT INTO text_index (rowid, stems, text, kind, item_id, media_sha256, start_s)"
+                 " VALUES (?, ?, ?, ?, ?, ?, ?)", (key, stems(row[0]), *row))
+
+
+def rebuild(conn: sqlite3.Connection) -> int:
+    """Queue and re-stem everything (after the stemming rules change)."""
+    conn.execute("INSERT OR IGNORE INTO text_index_pending (key) SELECT id * 2 FROM item")
+    conn.execute("INSERT OR IGNORE INTO text_index_pending (key) SELECT id * 2 + 1 FROM transcript_segment")
+    return sync(conn)
+
+
+def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[SearchHit]:
+    """Posts and transcript segments matching every word of `query` in any form, best first."""
+    sync(conn)
+    expression = fts_query(query)
+    if expression is None:
+        return []
+    rows = conn.execute(
+        "SELECT text, kind, item_id, media_sha256, start_s, bm25(text_index) AS score FROM text_index"
+        " WHERE text_index MATCH ? ORDER BY score LIMIT ?", (expression, limit),
+    ).fetchall()
+    prefixes = query_stems(query)
+    hits = []
+    for text, kind, item_id, sha, start_s, score in rows:
+        if kind == "transcript":
+            item_id = _linking_item(conn, sha)
+        hits.append(SearchHit(kind, item_id, sha, start_s, snippet(text, prefixes), float(score)))
+    return hits
+
+
+def _linking_item(conn: sqlite3.Connection, sha256: str) -> int | None:
+    row = conn.execute("SELECT item_id FROM item_media WHERE media_sha256 = ? ORDER BY item_id LIMIT 1",
+                       (sha256,)).fetchone()
+    return row[0] if row else None
+
+
+def snippet(text: str, prefixes: list[str], context_words: int = 8) -> str:
+    """The words around the first match, matches in [brackets]."""
+    tokens = text.split()
+    marked, first = [], None
+    for i, token in enumerate(tokens):
+        hit = any(stem(w).startswith(q) for w in words(token) for q in prefixes if q)
+        if hit and first is None:
+            first = i
+        marked.append(f"[{token}]" if hit else token)
+    first = first or 0
+    start, end = max(0, first - context_words), min(len(tokens), first + context_words + 1)
+    return ("… " if start else "") + " ".join(marked[start:end]) + (" …" if end < len(tokens) else "")

@@ -1,0 +1,185 @@
+"""Faces: every archived face track against every consented reference.
+
+1. the references of the searched persons (active consent only) form a small matrix;
+2. the archive index (`vector_index`) is scanned in blocks: a face whose distance to some
+   person's nearest reference is within `match.face_threshold` makes its track a candidate;
+3. each candidate track is scored from all its faces: per face, the distance to the
+   person's nearest reference, plus a gallery penalty when another enrolled person is about
+   as close (`match.face_gallery_margin`: the face is then ambiguous, not evidence); the
+   track distance is the mean of the best and the median face distance;
+4. the track is a candidate when that distance is within `match.face_threshold`; its score is
+   `face_score(distance)`, a logistic curve readable by reviewers: 0.5 at the threshold,
+   about 0.9 at 0.10 below it, 0.1 at 0.10 above it. Higher = more likely the same person.
+
+Distances are dlib's (Euclidean between 128-d embeddings; the library calls < 0.6 a match).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from matching.base import Candidate, Matcher
+from matching.references import load_references
+from matching.vector_index import FaceIndex, load_face_index
+
+if TYPE_CHECKING:
+    from core.settings import MatchSettings
+    from core.workspace import Workspace
+    from matching.persons import Person
+
+CURVE_WIDTH = 0.10 / math.log(9)          # 0.9 at threshold − 0.10, 0.1 at threshold + 0.10
+SQL_BATCH = 500
+SCAN_CELLS = 32 * 1024 * 1024                 # distances held at once while scanning (128 MiB)
+
+
+def face_score(distance: float, threshold: float) -> float:
+    """Map a (normalised) face distance to 0-1; 0.5 exactly at the threshold."""
+    return round(1.0 / (1.0 + math.exp((distance - threshold) / CURVE_WIDTH)), 4)
+
+
+@dataclass
+class Gallery:
+    """The references being searched for, grouped by person (rows sorted by person)."""
+
+    vectors: np.ndarray        # (n_ref, 128) float32
+    ref_ids: np.ndarray        # (n_ref,)
+    person_ids: np.ndarray     # (n_person,) distinct, in row order
+    starts: np.ndarray         # first row of each person
+
+    @classmethod
+    def load(cls, ws: "Workspace", person_ids: Sequence[int]) -> "Gallery | None":
+        refs = load_references(ws, person_ids)
+        if not refs:
+            return None
+        vectors = np.stack([np.frombuffer(r.embedding, dtype=np.float32) for r in refs])
+        owners = np.array([r.person_id for r in refs])
+        persons, starts = np.unique(owners, return_index=True)
+        return cls(vectors, np.array([r.id for r in refs]), persons, starts)
+
+    def person_distances(self, faces: np.ndarray, with_rows: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """(n_person, m) distance of each face to each person's nearest reference, and which row."""
+        d2 = self.vectors @ faces.T
+        d2 *= -2.0
+        d2 += (faces * faces).sum(1)[None, :]
+        d2 += (self.vectors * self.vectors).sum(1)[:, None]
+        dist = np.sqrt(np.maximum(d2, 0.0, out=d2), out=d2)
+        per_person = np.minimum.reduceat(dist, self.starts, axis=0)
+        if not with_rows:
+            return per_person, None
+        ends = np.append(self.starts[1:], len(self.vectors))
+        which = np.stack([s + dist[s:e].argmin(0) for s, e in zip(self.starts, ends)])
+        return per_person, which
+
+
+def normalised(per_person: np.ndarray, margin: float) -> np.ndarray:
+    """Add the gallery penalty: max(0, margin − (distance to the nearest other person − own))."""
+    if len(per_person) < 2:
+        return per_person
+    order = np.sort(per_person, axis=0)
+    nearest, second = order[0], order[1]
+    other = np.where(per_person == nearest[None, :], second[None, :], nearest[None, :])
+    return per_person + np.maximum(0.0, margin - (other - per_person))
+
+
+class FaceMatcher(Matcher):
+    """Archived face tracks × consented references."""
+
+    name = "faces"
+    version = "1"
+
+    def __init__(self, settings: "MatchSettings") -> None:
+        self.settings = settings
+
+    def propose(self, workspace: "Workspace", persons: Sequence["Person"]) -> Iterator[Candidate]:
+        gallery = Gallery.load(workspace, [p.id for p in persons])
+        if gallery is None:
+            return
+        index = load_face_index(workspace)
+        if not len(index):
+            return
+        hits = self._scan(index, gallery)                                             # 2
+        for (person_row, group), face_ids in _group_by_track(workspace, hits).items():
+            candidate = self._score_track(workspace, index, gallery, person_row, group, face_ids)  # 3
+            if candidate is not None:                                                 # 4
+                yield candidate
+
+    def _scan(self, index: FaceIndex, gallery: Gallery) -> list[tuple[int, int]]:
+        """(person row, face id) pairs whose raw distance is within the threshold."""
+        hits: list[tuple[int, int]] = []
+        rows = max(4096, SCAN_CELLS // len(gallery.vectors))       # bounds the (refs x faces) block
+        for start, block, _ in index.chunks(rows):
+            per_person, _ = gallery.person_distances(block, with_rows=False)
+            rows, cols = np.nonzero(per_person <= self.settings.face_threshold)
+            hits.extend(zip(rows.tolist(), index.ids[start + cols].tolist()))
+        return hits
+
+    def _score_track(self, ws: "Workspace", index: FaceIndex, gallery: Gallery, person_row: int,
+                     group: tuple[str, str, int | None], face_ids: list[int]) -> Candidate | None:
+        media, track_id, _ = group
+        members = _track_faces(ws, track_id) if track_id is not None else face_ids
+        vectors = np.asarray(index.vectors[index.rows_of(np.array(members))], dtype=np.float32)
+        per_person, which = gallery.person_distances(vectors)
+        dist = normalised(per_person, self.settings.face_gallery_margin)[person_row]
+        raw = per_person[person_row]
+        best_i = int(dist.argmin())
+        distance = float((dist[best_i] + np.median(dist)) / 2)
+        if distance > self.settings.face_threshold:
+            return None
+        reference_ids = sorted({int(gallery.ref_ids[w]) for w in which[person_row]})
+        person_id = int(gallery.person_ids[person_row])
+        reason = {"kind": "face", "distance": round(distance, 4), "raw_distance": round(float(raw[best_i]), 4),
+                  "median_distance": round(float(np.median(dist)), 4), "score": face_score(distance,
+                                                                                          self.settings.face_threshold),
+                  "frames": len(members), "face_id": int(members[best_i]), "track_id": track_id,
+                  "reference_id": int(gallery.ref_ids[which[person_row][best_i]])}
+        key = f"p{person_id}:m{media}:" + (f"t{track_id}" if track_id is not None else f"f{members[best_i]}")
+        return Candidate(person_id, media, key, reason["score"], [reason], _versions(ws, members[best_i]),
+                         reference_ids, track_id=track_id)
+
+
+def _group_by_track(ws: "Workspace", hits: list[tuple[int, int]]) -> dict[tuple, list[int]]:
+    """Hits grouped by (person row, (media, track id, lone face id)); faces without a track stand alone."""
+    groups: dict[tuple, list[int]] = {}
+    info: dict[int, tuple[str, int | None]] = {}
+    face_ids = sorted({f for _, f in hits})
+    for i in range(0, len(face_ids), SQL_BATCH):
+        batch = face_ids[i:i + SQL_BATCH]
+        rows = ws.conn.execute(f"SELECT id, media_sha256, track_id FROM face WHERE id IN ({','.join('?' * len(batch))})",
+                               batch)
+        info.update({r[0]: (r[1], r[2]) for r in rows})
+    for person_row, face_id in hits:
+        media, track = info[face_id]
+        group = (media, track, None if track is not None else face_id)
+        groups.setdefault((person_row, group), []).append(face_id)
+    return groups
+
+
+def _track_faces(ws: "Workspace", track_id: int) -> list[int]:
+    return [r[0] for r in ws.conn.execute("SELECT id FROM face WHERE track_id = ? ORDER BY id", (track_id,))]
+
+
+def _versions(ws: "Workspace", face_id: int) -> dict[str, str]:
+    row = ws.conn.execute("SELECT model, model_version FROM face WHERE id = ?", (face_id,)).fetchone()
+    return {"faces": f"{FaceMatcher.name} {FaceMatcher.version}", "face_model": f"{row[0]} {row[1]}"}
+
+
+def ranked_search(ws: "Workspace", reference_id: int, k: int = 20) -> list[dict[str, object]]:
+    """The k archived faces most like one reference, closest first (for reviewers)."""
+    row = ws.conn.execute("SELECT embedding FROM reference WHERE id = ?", (reference_id,)).fetchone()
+    if row is None:
+        raise ValueError(f"no reference with id {reference_id}")
+    index = load_face_index(ws)
+    ids, dist = index.nearest(np.frombuffer(row[0], dtype=np.float32), k)
+    out = []
+    for face_id, d in zip(ids.tolist(), dist.tolist()):
+        media, time_s, box = ws.conn.execute("SELECT media_sha256, time_s, box FROM face WHERE id = ?",
+                                             (face_id,)).fetchone()
+        out.append({"face_id": face_id, "media_sha256": media, "time_s": time_s, "box": json.loads(box),
+                    "distance": round(d, 4)})
+    return out

@@ -1,0 +1,102 @@
+"""The `faces` analyzer end to end: real video and photo in a fresh workspace."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analyzers.base import MediaFile
+from analyzers.face_analyzer import FaceAnalyzer
+from analyzers.registry import default_analyzers
+from core.archive import Archive
+from core.pipeline import AnalysisFailed, analyze_one
+from tests.analyzers.test_frames import FPS, write_video
+
+pytestmark = pytest.mark.models
+
+
+def portrait() -> np.ndarray:
+    """The astronaut's head and shoulders (her NASA patch left out), 220x240."""
+    from skimage import data
+
+    return np.ascontiguousarray(data.astronaut()[20:260, 110:330])
+
+
+def walking_frames(seconds: float) -> Iterable[np.ndarray]:
+    """The portrait sliding slowly to the right across a 480x270 picture."""
+    face = portrait()
+    for i in range(int(seconds * FPS)):
+        canvas = np.full((270, 480, 3), 60, np.uint8)
+        x = 20 + i * 2
+        canvas[15:255, x:x + 220] = face
+        yield canvas
+
+
+def store(ws, path: Path) -> MediaFile:  # noqa: ANN001 - Workspace
+    stored = ws.media.put_file(path)
+    Archive(ws, "test", "1").register_media(stored, path.name)
+    return MediaFile(stored.sha256, ws.path(stored.relpath), stored.mime)
+
+
+def test_video_gives_one_track_with_faces_crops_and_frames(fresh_workspace, tmp_path: Path) -> None:
+    ws = fresh_workspace
+    media = store(ws, write_video(tmp_path / "clip.mp4", walking_frames(3)))
+    counts = analyze_one(ws, FaceAnalyzer(), media)
+    faces = ws.conn.execute("SELECT id, time_s, box, quality, embedding, crop_sha256, frame_sha256, track_id,"
+                            " model, model_version FROM face WHERE media_sha256 = ?", (media.sha256,)).fetchall()
+    assert counts["faces"] == len(faces) >= 4
+    assert counts["tracks"] == 1
+    assert all(len(row[4]) == 128 * 4 for row in faces)
+    assert len({row[7] for row in faces}) == 1 and faces[0][7] is not None
+    assert sorted(row[1] for row in faces) == [row[1] for row in faces]           # time order
+    assert json.loads(faces[-1][2])[3] > json.loads(faces[0][2])[3]               # the face moved right
+    assert set(json.loads(faces[0][3])) == {"size_px", "sharpness", "frontalness", "score"}
+    track = ws.conn.execute("SELECT start_s, end_s, n_faces, embedding, best_face_ids, analyzer FROM track").fetchone()
+    assert track[2] == len(faces) and track[0] == faces[0][1] and track[5] == "faces"
+    assert len(json.loads(track[4])) == 3 and set(json.loads(track[4])) <= {row[0] for row in faces}
+    first = np.frombuffer(faces[0][4], np.float32)
+    assert float(np.linalg.norm(np.frombuffer(track[3], np.float32) - first)) < 0.3
+    for column, kind in ((5, "crop"), (6, "frame")):
+        artifact = ws.conn.execute("SELECT kind, source_sha256, path, producer, mime FROM artifact WHERE sha256 = ?",
+                                   (faces[0][column],)).fetchone()
+        assert artifact[:2] == (kind, media.sha256) and artifact[3] == "faces 1" and artifact[4] == "image/jpeg"
+        assert ws.path(artifact[2]).is_file()
+
+
+def test_photo_and_reanalysis_replace_earlier_rows(fresh_workspace, tmp_path: Path) -> None:
+    from PIL import Image
+
+    ws = fresh_workspace
+    path = tmp_path / "photo.jpg"
+    Image.fromarray(portrait()).save(path, quality=92)
+    media = store(ws, path)
+    analyzer = FaceAnalyzer()
+    for _ in range(2):
+        counts = analyze_one(ws, analyzer, media)
+        assert counts == {"faces": 1, "tracks": 1, "frames": 0}
+    rows = ws.conn.execute("SELECT time_s, frame_sha256, crop_sha256, track_id FROM face").fetchall()
+    assert len(rows) == 1 and rows[0][0] is None and rows[0][1] is None and rows[0][3] is not None
+    assert ws.conn.execute("SELECT COUNT(*) FROM track").fetchone()[0] == 1
+    assert ws.conn.execute("SELECT COUNT(*) FROM artifact WHERE kind = 'crop'").fetchone()[0] == 1
+
+
+def test_truncated_video_is_recorded_as_failed(fresh_workspace, tmp_path: Path) -> None:
+    ws = fresh_workspace
+    video = write_video(tmp_path / "clip.mp4", walking_frames(1))
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(video.read_bytes()[:2000])
+    media = store(ws, broken)
+    with pytest.raises(AnalysisFailed):
+        analyze_one(ws, FaceAnalyzer(), media)
+    status, error = ws.conn.execute("SELECT status, error FROM analysis WHERE media_sha256 = ?",
+                                    (media.sha256,)).fetchone()
+    assert status == "failed" and "video" in error
+    assert ws.conn.execute("SELECT COUNT(*) FROM face").fetchone()[0] == 0
+
+
+def test_registered_in_default_analyzers() -> None:
+    assert any(isinstance(a, FaceAnalyzer) for a in default_analyzers())

@@ -1,0 +1,115 @@
+"""Face detection, embeddings and quality with the real dlib models."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analyzers.base import AnalysisError
+from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceModels, FaceOptions, detect_faces,
+                             load_image)
+from analyzers.tracks import iou
+
+pytestmark = pytest.mark.models
+
+ASTRONAUT_FACE = (76, 266, 167, 175)        # (top, right, bottom, left) of Eileen Collins' face
+
+
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()
+
+
+def the_face(faces: list[DetectedFace], box: tuple[int, int, int, int]) -> DetectedFace:
+    best = max(faces, key=lambda f: iou(f.box, box))
+    assert iou(best.box, box) > 0.5, [f.box for f in faces]
+    return best
+
+
+def transformed(image: np.ndarray, scale: float, angle: float, jpeg_quality: int) -> np.ndarray:
+    import cv2
+
+    height, width = image.shape[:2]
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, scale)
+    moved = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+    ok, data = cv2.imencode(".jpg", cv2.cvtColor(moved, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, jpeg_quality])
+    assert ok
+    return cv2.cvtColor(cv2.imdecode(data, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def test_finds_the_astronaut_face_with_embedding_and_quality() -> None:
+    face = the_face(detect_faces(astronaut()), ASTRONAUT_FACE)
+    assert face.embedding.dtype == np.float32 and face.embedding.shape == (128,)
+    assert 80 <= face.quality.size_px <= 100
+    assert face.quality.frontalness > 0.8
+    assert face.quality.sharpness > 50
+    assert 0.5 < face.quality.score <= 1.0
+
+
+@pytest.mark.parametrize("scale,angle,quality", [(0.7, 10, 40), (1.0, -15, 25)])
+def test_transformed_copy_embeds_close(scale: float, angle: float, quality: int) -> None:
+    original = the_face(detect_faces(astronaut()), ASTRONAUT_FACE)
+    faces = detect_faces(transformed(astronaut(), scale, angle, quality))
+    distance = min(float(np.linalg.norm(f.embedding - original.embedding)) for f in faces)
+    assert distance < 0.6
+
+
+def test_different_person_embeds_far(shared_data: Path) -> None:
+    obama = detect_faces(load_image(shared_data / "faces/face_recognition_examples/tests/test_images/obama.jpg"))
+    original = the_face(detect_faces(astronaut()), ASTRONAUT_FACE)
+    assert len(obama) == 1
+    assert float(np.linalg.norm(obama[0].embedding - original.embedding)) > 0.6
+
+
+def test_big_pictures_are_detected_at_working_width_and_boxed_in_original_pixels() -> None:
+    import cv2
+
+    big = cv2.resize(astronaut(), (2048, 2048), interpolation=cv2.INTER_CUBIC)
+    face = the_face(detect_faces(big, FaceOptions(working_width=512)), tuple(v * 4 for v in ASTRONAUT_FACE))
+    original = the_face(detect_faces(astronaut()), ASTRONAUT_FACE)
+    assert face.quality.size_px > 300
+    assert float(np.linalg.norm(face.embedding - original.embedding)) < 0.4
+
+
+def test_blur_lowers_sharpness_and_score() -> None:
+    import cv2
+
+    sharp = the_face(detect_faces(astronaut()), ASTRONAUT_FACE)
+    blurred = the_face(detect_faces(cv2.GaussianBlur(astronaut(), (0, 0), 2.5)), ASTRONAUT_FACE)
+    assert blurred.quality.sharpness < sharp.quality.sharpness / 3
+    assert blurred.quality.score < sharp.quality.score
+
+
+def test_small_picture_fallbacks_find_a_face_the_default_misses() -> None:
+    import cv2
+
+    tiny = cv2.resize(astronaut()[40:220, 130:310], (40, 40), interpolation=cv2.INTER_AREA)
+    assert detect_faces(tiny, FaceOptions(upsample_budget=0, min_size=0, small_image_side=0)) == []
+    found = detect_faces(tiny, FaceOptions(small_image_side=200, min_size=0))
+    assert len(found) == 1 and found[0].box[1] <= 40 and found[0].box[2] <= 40
+
+
+def test_no_face_in_a_picture_without_people() -> None:
+    from skimage import data
+
+    assert detect_faces(data.coffee()) == []
+
+
+def test_models_load_once_and_describe_themselves() -> None:
+    assert FaceModels.shared() is FaceModels.shared()
+    info = FaceModels.shared().describe()
+    assert info["model"] == FACE_MODEL == "dlib_face_recognition_resnet_model_v1"
+    assert info["version"] == FACE_MODEL_VERSION != "unknown"
+
+
+def test_load_image_refuses_text_quickly(tmp_path: Path) -> None:
+    path = tmp_path / "photo.jpg"
+    path.write_text("not a photo")
+    started = time.monotonic()
+    with pytest.raises(AnalysisError, match="not a readable image"):
+        load_image(path)
+    assert time.monotonic() - started < 1

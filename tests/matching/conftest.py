@@ -1,0 +1,89 @@
+"""Fixtures for matching tests: real photos (scikit-image's astronaut), real face models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def save_jpeg(array: np.ndarray, path: Path, quality: int = 92) -> Path:
+    from PIL import Image
+
+    Image.fromarray(array).save(path, "JPEG", quality=quality)
+    return path
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    from skimage import data
+
+    return data.astronaut()
+
+
+@pytest.fixture
+def photos(tmp_path: Path, astronaut: np.ndarray) -> dict[str, Path]:
+    """The astronaut as reference, a mirrored recompressed copy as archive footage, and
+    photos that must be rejected as references."""
+    import cv2
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    two = np.concatenate([astronaut, np.fliplr(astronaut)], axis=1)
+    tiny = cv2.resize(astronaut, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA)
+    blurred = cv2.GaussianBlur(astronaut, (0, 0), 3.0)
+    blank = np.full((300, 300, 3), 200, dtype=np.uint8)
+    return {
+        "reference": save_jpeg(astronaut, folder / "reference.jpg"),
+        "archive": save_jpeg(np.ascontiguousarray(np.fliplr(astronaut)), folder / "archive.jpg", quality=70),
+        "two": save_jpeg(two, folder / "two.jpg"),
+        "tiny": save_jpeg(tiny, folder / "tiny.jpg"),
+        "blurred": save_jpeg(blurred, folder / "blurred.jpg"),
+        "blank": save_jpeg(blank, folder / "blank.jpg"),
+    }
+
+
+@pytest.fixture
+def person_with_consent(run_json) -> tuple[int, int]:
+    run_json("init")
+    person = run_json("person", "add", "--name", "Олександр Петренко", "--name-variant", "Александр Петренко",
+                      "--born", "1990-03-14", "--category", "serviceman", "--unit", "72 ОМБр")["id"]
+    consent = run_json("consent", "add", str(person), "--given-by", "Марія Петренко", "--relation", "mother",
+                       "--date", "2024-05-01", "--scope", "identification,court")["id"]
+    return person, consent
+
+
+def archive_photo(run_json, path: Path, note: str | None = None) -> str:
+    """Ingest one photo; returns its media hash."""
+    args = ["ingest", "files", str(path)] + (["--note", note] if note else [])
+    return run_json(*args)[0]["media_sha256"]
+
+
+def insert_faces(ws, media_sha256: str, image_path: Path) -> list[int]:  # noqa: ANN001 - Workspace
+    """Write face + one-face track rows straight from detect_faces (what the analyzer stores)."""
+    from analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, detect_faces, load_image
+
+    ids = []
+    with ws.conn:
+        ws.conn.execute("BEGIN IMMEDIATE")
+        for face in detect_faces(load_image(image_path)):
+            emb = face.embedding.astype(np.float32).tobytes()
+            track = ws.conn.execute(
+                "INSERT INTO track (media_sha256, n_faces, embedding, analyzer, analyzer_version)"
+                " VALUES (?, 1, ?, 'faces', 'test')", (media_sha256, emb)).lastrowid
+            face_id = ws.conn.execute(
+                "INSERT INTO face (media_sha256, box, quality, embedding, track_id, model, model_version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (media_sha256, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()), emb, track,
+                 FACE_MODEL, FACE_MODEL_VERSION)).lastrowid
+            ids.append(face_id)
+    return ids
+
+
+def add_transcript(ws, media_sha256: str, text: str, start: float = 3.0) -> None:  # noqa: ANN001
+    with ws.conn:
+        ws.conn.execute("INSERT INTO transcript_segment (media_sha256, start_s, end_s, text, language, model,"
+                        " model_version) VALUES (?, ?, ?, ?, 'ru', 'whisper-base', 'test')",
+                        (media_sha256, start, start + 4.0, text))

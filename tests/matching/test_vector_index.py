@@ -1,0 +1,42 @@
+"""The archive face index: exact search, memory-mapped cache rebuilt when faces change."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from matching.vector_index import cache_dir, load_face_index
+
+
+def _add_faces(ws, vectors: np.ndarray) -> list[int]:  # noqa: ANN001
+    with ws.conn:
+        ws.conn.execute("BEGIN IMMEDIATE")
+        ws.conn.execute("INSERT OR IGNORE INTO media (sha256, size, mime, ext, first_seen, path)"
+                        " VALUES ('m', 1, 'image/jpeg', 'jpg', 'now', 'media/m.jpg')")
+        return [ws.conn.execute("INSERT INTO face (media_sha256, box, embedding, model, model_version)"
+                                " VALUES ('m', ?, ?, 'test', '1')", (json.dumps([0, 1, 1, 0]),
+                                                                      v.astype(np.float32).tobytes())).lastrowid
+                for v in vectors]
+
+
+def test_search_is_exact_and_cache_follows_the_database(fresh_workspace) -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((500, 128)).astype(np.float32) * 0.1
+    ids = _add_faces(fresh_workspace, vectors)
+    index = load_face_index(fresh_workspace)
+    query = vectors[42] + 0.001
+    found, dist = index.nearest(query, 5)
+    brute = np.linalg.norm(vectors - query, axis=1)
+    assert found.tolist() == [ids[i] for i in np.argsort(brute)[:5]]
+    assert np.allclose(dist, np.sort(brute)[:5], atol=1e-4)
+    within, _ = index.within(query, float(np.sort(brute)[2]) + 1e-4)
+    assert sorted(within.tolist()) == sorted(ids[i] for i in np.argsort(brute)[:3])
+    assert np.allclose(index.distances(query)[0], brute, atol=1e-4)
+    files = sorted(p.name for p in cache_dir(fresh_workspace).iterdir())
+    assert len(files) == 2 and isinstance(index.vectors, np.memmap)
+
+    new_id = _add_faces(fresh_workspace, vectors[:1] + 5.0)[0]          # the archive grew: cache is stale
+    index = load_face_index(fresh_workspace)
+    assert len(index) == 501 and index.nearest(vectors[0] + 5.0, 1)[0].tolist() == [new_id]
+    assert len(list(cache_dir(fresh_workspace).iterdir())) == 2          # the old cache files are gone
