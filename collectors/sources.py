@@ -7,9 +7,9 @@
     notes = "why it is watched"
     # optional: base_url (telegram-web mirror), max_pages (telegram-web)
 
-`COLLECTORS` maps a kind to the dotted path of a factory `(workspace, Source) -> Collector`,
+`COLLECTORS` maps a kind to the dotted path of its runner `(workspace, Source) -> CollectReport`,
 imported only when a source of that kind runs, so a kind whose extra packages are missing
-fails alone.
+fails alone. A runner is the same function its own `svidok collect KIND` command uses.
 """
 
 from __future__ import annotations
@@ -22,11 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collectors.base import Collector
+    from core.pipeline import CollectReport
     from core.workspace import Workspace
 
 COLLECTORS: dict[str, str] = {
-    "telegram-web": "collectors.tme_web:collector_for_source",
+    "telegram-web": "collectors.tme_web:run_source",
+    "telegram": "core.cli.collect_telegram:run_source",
+    "video": "core.cli.collect_video:run_source",
 }
 LANGUAGES = ("ru", "uk")
 
@@ -84,13 +86,14 @@ def load_sources(path: Path) -> list[Source]:
     return [_source(entry, f"{path} source #{n}") for n, entry in enumerate(entries, start=1)]
 
 
-def factory_for(kind: str) -> Callable[["Workspace", Source], "Collector"]:
-    """Import the factory for `kind` (raises SourcesError for an unknown kind)."""
+def runner_for(kind: str) -> Callable[["Workspace", Source], "CollectReport"]:
+    """Import the runner for `kind` (raises SourcesError for an unknown kind)."""
     if kind not in COLLECTORS:
         raise SourcesError(f"unknown collector kind {kind!r} (known: {', '.join(sorted(COLLECTORS))})")
     module, _, attr = COLLECTORS[kind].partition(":")
     return getattr(importlib.import_module(module), attr)
 
 
-def collector_for(workspace: "Workspace", source: Source) -> "Collector":
-    return factory_for(source.kind)(workspace, source)
+def run_source(workspace: "Workspace", source: Source) -> "CollectReport":
+    """Collect one configured source once (resumably)."""
+    return runner_for(source.kind)(workspace, source)

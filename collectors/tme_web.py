@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from collectors.base import Collector, CollectProblem
 from collectors.tme_parse import TmePost
@@ -37,6 +37,9 @@ from core.archive import Archive, ItemRecord, MediaRecord, MediaStatus
 from core.workspace import Workspace
 
 KNOWN_WINDOW = 300  # recent posts whose stored media are not fetched again
+
+if TYPE_CHECKING:
+    from core.pipeline import CollectReport
 
 
 def _die_with_parent() -> None:
@@ -186,3 +189,10 @@ def collector_for_source(workspace: Workspace, source: Any) -> TmeWebCollector:
                            max_pages=source.max_pages, language=source.language)
 
 
+
+
+def run_source(workspace: Workspace, source: Any) -> "CollectReport":
+    """The `collect --all` runner for `kind = "telegram-web"` sources."""
+    from core.pipeline import run_collector
+
+    return run_collector(workspace, collector_for_source(workspace, source), actor="cli:collect-all")

@@ -54,9 +54,9 @@ def collect(ctx: click.Context, cc: CommandContext, run_all: bool, sources_file:
 
 
 def _collect_all(cc: CommandContext, sources_file: Path | None) -> None:
-    from collectors.sources import collector_for, load_sources
+    from collectors.sources import load_sources, run_source
     from core.archive import Archive
-    from core.pipeline import CollectReport, run_collector
+    from core.pipeline import CollectReport
 
     with cc.workspace() as ws:
         sources = load_sources(sources_file or Path(ws.settings.collect.sources_file))
@@ -64,13 +64,11 @@ def _collect_all(cc: CommandContext, sources_file: Path | None) -> None:
         for source in sources:
             stderr.print(f"collecting {source.kind} {source.target} ...")
             try:
-                collector = collector_for(ws, source)
-                report = run_collector(ws, collector, actor="cli:collect-all")
+                report = run_source(ws, source)
             except Exception as exc:  # one source's failure must not stop the others
                 message = f"{type(exc).__name__}: {exc}"
-                key = getattr(locals().get("collector"), "source_key", source.key)
                 archive = Archive(ws, source.kind, "-")
-                archive.set_checkpoint(key, archive.get_checkpoint(key) or {}, "failed", 0, [message])
+                archive.set_checkpoint(source.key, archive.get_checkpoint(source.key) or {}, "failed", 0, [message])
                 results.append({"kind": source.kind, "target": source.target, "status": "failed", "error": message})
                 stderr.print(f"[red]failed:[/] {source.kind} {source.target}: {message}")
                 continue

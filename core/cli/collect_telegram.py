@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -58,6 +58,20 @@ def collect_channels(ws: "Workspace", source: "TelegramSource", channels: list[s
         for source_id in collector.deleted:                                                         # 3
             archive.mark_deleted("telegram", source_id)
     return total
+
+
+def run_source(ws: "Workspace", source: Any) -> "CollectReport":
+    """The `collect --all` runner for `kind = "telegram"` sources (needs a saved login session)."""
+    from collectors.telethon_client import TelethonSource
+
+    settings = ws.settings.collect
+    client = TelethonSource(ws.root / "sessions", settings.telegram_api_id, settings.telegram_api_hash,
+                            settings.telegram_phone)
+    client.start(interactive=False)
+    try:
+        return collect_channels(ws, client, [source.target], None)
+    finally:
+        client.close()
 
 
 @click.command("telegram")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -41,6 +41,11 @@ def collect_videos(ws: "Workspace", urls: list[str], options: "VideoOptions") ->
         stderr.print(f"video: {url}")
         total.merge(run_collector(ws, collector))
     return total
+
+
+def run_source(ws: "Workspace", source: Any) -> "CollectReport":
+    """The `collect --all` runner for `kind = "video"` sources (target = page URL)."""
+    return collect_videos(ws, [source.target], video_options(ws))
 
 
 @click.command("video")

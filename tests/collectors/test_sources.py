@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.sources import COLLECTORS, SourcesError, factory_for, load_sources
+from collectors.sources import COLLECTORS, SourcesError, load_sources, runner_for
 from tests.collectors.fake_tme_server import FakeTelegram
 from tests.collectors.test_tme_web import guard  # noqa: F401 - fixture: no request may leave 127.0.0.1
 
@@ -31,10 +31,10 @@ def test_bad_files_name_the_problem(tmp_path, body, message):
 
 
 def test_registry_is_lazy_and_rejects_unknown_kinds():
-    assert COLLECTORS["telegram-web"] == "collectors.tme_web:collector_for_source"
-    assert callable(factory_for("telegram-web"))
+    assert set(COLLECTORS) == {"telegram-web", "telegram", "video"}
+    assert all(callable(runner_for(kind)) for kind in COLLECTORS)
     with pytest.raises(SourcesError, match="unknown collector kind 'nope'"):
-        factory_for("nope")
+        runner_for("nope")
 
 
 def test_collect_all_goes_on_after_a_failing_source_and_sources_shows_state(fresh_workspace, run_json, run_cli,
