@@ -62,7 +62,7 @@ def demo(cc: CommandContext, no_serve: bool, host: str, port: int) -> None:
     for name, password in result.passwords.items():
         stderr.print(f"{name:10s} {password}")
     cc.emit({"workspace": str(result.workspace), "sightings": len(result.sightings),
-             "queue": result.sightings, "users": list(result.passwords)})
+             "queue": result.sightings, "users": list(result.passwords)}, lambda _: None)
     if no_serve:
         return
     from review_ui.server import serve
