@@ -11,18 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import bagit
 import httpx
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, serving
 
 pytestmark = pytest.mark.models
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -66,31 +63,13 @@ def test_person_not_enrolled_raises_nothing(demo):
     assert listed and not [s for s in listed if s["media_sha256"] in others]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def ui(demo):
-    import uvicorn
-
     from core.workspace import Workspace
     from review_ui.app import create_app
 
-    ws = Workspace.open(Path(demo["workspace"]))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 15
-    while not server.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(5)
-    ws.close()
+    with Workspace.open(Path(demo["workspace"])) as ws, serving(create_app(ws)) as url:
+        yield url
 
 
 def logged_in(base: str, name: str, password: str) -> httpx.Client:

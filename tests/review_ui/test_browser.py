@@ -3,14 +3,12 @@ a blind second review, and a case officer's export of a bag that validates."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from pathlib import Path
 
 import bagit
 import pytest
 
+from tests.conftest import serving
 from tests.review_ui.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -19,28 +17,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(seeded):
-    import uvicorn
-
     from review_ui.app import create_app
 
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(seeded.ws), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(5)
+    with serving(create_app(seeded.ws)) as url:
+        yield url
 
 
 @pytest.fixture
