@@ -77,7 +77,13 @@ class FaceIndex:
         k = min(k, len(partial))
         if k == 0:
             return np.empty(0, np.int64), np.empty(0, np.float32)
-        top = np.argpartition(partial, k - 1)[:k]
+        # The k-th smallest value of the first block bounds the global k-th smallest from above,
+        # so one vectorised comparison leaves a small candidate set to partition (not all N).
+        first = partial[:CHUNK_ROWS]
+        rows = np.flatnonzero(partial <= np.partition(first, k - 1)[k - 1]) if len(first) >= k else None
+        if rows is None or len(rows) < k:
+            rows = np.arange(len(partial))
+        top = rows[np.argpartition(partial[rows], k - 1)[:k]]
         top = top[np.argsort(partial[top])]
         q2 = float(np.dot(query, query))
         return self.ids[top], np.sqrt(np.maximum(partial[top] + q2, 0.0))

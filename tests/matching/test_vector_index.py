@@ -40,3 +40,18 @@ def test_search_is_exact_and_cache_follows_the_database(fresh_workspace) -> None
     index = load_face_index(fresh_workspace)
     assert len(index) == 501 and index.nearest(vectors[0] + 5.0, 1)[0].tolist() == [new_id]
     assert len(list(cache_dir(fresh_workspace).iterdir())) == 2          # the old cache files are gone
+
+
+def test_nearest_is_exact_when_the_answer_lies_beyond_the_first_block(monkeypatch) -> None:
+    from matching import vector_index
+    from matching.vector_index import FaceIndex
+
+    monkeypatch.setattr(vector_index, "CHUNK_ROWS", 100)      # the candidate bound comes from rows 0-99
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(5000, 128)).astype(np.float32)
+    index = FaceIndex(np.arange(1, 5001), vectors, np.einsum("ij,ij->i", vectors, vectors))
+    for query in (vectors[4321] + 0.01, rng.normal(size=128).astype(np.float32)):
+        ids, distances = index.nearest(query, 20)
+        brute = np.linalg.norm(vectors - query, axis=1)
+        assert list(ids) == list(np.argsort(brute)[:20] + 1)
+        assert np.allclose(distances, np.sort(brute)[:20], atol=1e-3)
