@@ -2,7 +2,9 @@
 
 For one media file, inside the caller's transaction:
 1. sample frames (`analyzers.frames`): a photo is one frame, a video a few per second;
-2. detect, embed and rate the faces of each frame (`analyzers.faces`);
+2. detect, embed and rate the faces of each frame (`analyzers.faces`); in a video, frames
+   between full searches get a cheaper search focused on the faces already seen (`ScanPlan`,
+   `analyze.face_full_scan_every`), spread over `analyze.face_workers` forked processes;
 3. store each face crop (box plus a margin) and, for videos, each frame that has a face as
    JPEG in `derived/` with an `artifact` row (kind crop/frame, source = the media);
 4. write one `face` row per face (embedding float32[128] bytes, box and quality JSON);
@@ -13,14 +15,17 @@ For one media file, inside the caller's transaction:
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from analyzers.base import AnalysisOutcome, Analyzer, MediaFile
-from analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceOptions, detect_faces
-from analyzers.frames import FrameOptions, iter_frames
+from analyzers import faces as face_search
+from analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceModels, FaceOptions, Focus, detect_faces
+from analyzers.frames import Frame, FrameOptions, iter_frames
 from analyzers.tracks import Track, TrackedFace, link_tracks
 from core.clock import utc_now
 from core.settings import AnalyzeSettings
@@ -30,6 +35,7 @@ if TYPE_CHECKING:
 
 CROP_MARGIN = 0.3          # crop = box grown by this fraction of its size on every side
 JPEG_QUALITY = 90
+FULL_SCAN_GAP_S = 10.0    # a video frame this long after the last full face search gets one
 
 
 class FaceAnalyzer(Analyzer):
@@ -58,8 +64,9 @@ class FaceAnalyzer(Analyzer):
         is_video = media.mime.startswith("video/")
         per_frame: list[tuple[float | None, list[TrackedFace]]] = []
         frames_kept = 0
-        for frame in iter_frames(media.path, media.mime, FrameOptions.from_settings(settings)):   # 1
-            faces = detect_faces(frame.image, face_options)                                      # 2
+        frames = iter_frames(media.path, media.mime, FrameOptions.from_settings(settings))           # 1
+        workers = settings.face_workers if is_video else 1
+        for frame, faces in faces_in_frames(frames, face_options, workers):                        # 2
             if not faces:
                 continue
             frame_sha = self._store_jpeg(workspace, media, frame.image, "frame", frame.time_s) if is_video else None
@@ -120,6 +127,82 @@ class FaceAnalyzer(Analyzer):
         workspace.conn.executemany("UPDATE face SET track_id = ? WHERE id = ?",
                                    [(track_id, m.key) for m in track.members])
         return track_id
+
+
+@dataclass
+class ScanPlan:
+    """Which sampled video frames get the full search and which the focused one.
+
+    Full: the first frame, every scene cut, every `full_scan_every`-th frame, and any frame
+    `FULL_SCAN_GAP_S` or more after the last full search; the rest are focused on the faces
+    of the frame before (`Focus`). `full_scan_every` 1 searches every frame in full.
+    """
+
+    full_scan_every: int = 1
+    since_full: int = 0
+    last_full_s: float = -1e9
+    regions: tuple[tuple[int, int, int, int], ...] = ()
+
+    def focus(self, time_s: float | None, cut: bool) -> Focus | None:
+        """The focus for the next frame, or None for the full search."""
+        t = time_s or 0.0
+        if (self.full_scan_every <= 1 or cut or self.since_full + 1 >= self.full_scan_every
+                or t - self.last_full_s >= FULL_SCAN_GAP_S):
+            self.since_full, self.last_full_s = 0, t
+            return None
+        self.since_full += 1
+        return Focus(self.regions)
+
+    def saw(self, faces: list[DetectedFace]) -> None:
+        self.regions = tuple(face.box for face in faces)
+
+
+def faces_in_frames(frames: Iterable[Frame], options: FaceOptions,
+                    workers: int = 1) -> Iterator[tuple[Frame, list[DetectedFace]]]:
+    """Each frame with its faces, in order, searched as the `ScanPlan` says.
+
+    With `workers` > 1 the frames are searched in that many forked processes (the dlib models,
+    loaded before the fork, are shared copy-on-write) while this process decodes the next ones;
+    a focused frame then uses the faces of the latest frame already done.
+    """
+    plan = ScanPlan(options.full_scan_every)
+    if workers <= 1:
+        for frame in frames:
+            faces = detect_faces(frame.image, options, plan.focus(frame.time_s, frame.cut))
+            plan.saw(faces)
+            yield frame, faces
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    FaceModels.shared().loaded
+    pending: deque = deque()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        pool.submit(int).result()           # fork now, before the decoder starts its threads
+        for frame in frames:
+            focus = plan.focus(frame.time_s, frame.cut)
+            pending.append((frame, pool.submit(_search, frame.image, options, focus)))
+            while len(pending) > workers:
+                yield _collect(pending.popleft(), plan)
+        while pending:
+            yield _collect(pending.popleft(), plan)
+
+
+def _search(image: np.ndarray, options: FaceOptions, focus: Focus | None) -> tuple[list[DetectedFace], float, float]:
+    """detect_faces in a worker process, with the seconds it spent detecting and embedding."""
+    before = dict(face_search.stage_seconds)
+    faces = detect_faces(image, options, focus)
+    after = face_search.stage_seconds
+    return faces, after["detect"] - before["detect"], after["embed"] - before["embed"]
+
+
+def _collect(item: tuple[Frame, Any], plan: ScanPlan) -> tuple[Frame, list[DetectedFace]]:
+    frame, future = item
+    faces, detect_s, embed_s = future.result()
+    face_search.stage_seconds["detect"] += detect_s
+    face_search.stage_seconds["embed"] += embed_s
+    plan.saw(faces)
+    return frame, faces
 
 
 def _tracks(per_frame: list[tuple[float | None, list[TrackedFace]]], is_video: bool) -> list[Track]:

@@ -21,6 +21,7 @@ per process (`FaceModels.shared()`).
 from __future__ import annotations
 
 import importlib.metadata
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ from analyzers.frames import load_image
 from core.settings import AnalyzeSettings
 
 __all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
-           "detect_faces", "load_image"]
+           "Focus", "detect_faces", "load_image"]
 
 FACE_MODEL = "dlib_face_recognition_resnet_model_v1"
 try:
@@ -40,6 +41,7 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover - the faces 
     FACE_MODEL_VERSION = "unknown"
 
 CHIP_SIZE = 150
+stage_seconds = {"detect": 0.0, "embed": 0.0}   # running totals, for benchmarks
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class FaceOptions:
     jitter: int = 1
     landmarks: int = 5
     small_image_side: int = 200
+    full_scan_every: int = 1
 
     @classmethod
     def from_settings(cls, settings: AnalyzeSettings) -> "FaceOptions":
@@ -84,10 +87,22 @@ class FaceOptions:
             hog_upsample=settings.face_hog_upsample, upsample_budget=settings.face_upsample_budget,
             cnn_fallback=settings.face_cnn_fallback, jitter=settings.face_jitter,
             landmarks=settings.face_landmarks, small_image_side=settings.face_small_image_side,
+            full_scan_every=settings.face_full_scan_every,
         )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class Focus:
+    """A cheaper search for a frame that continues a shot (see `_find_boxes_focused`).
+
+    `regions`: (top, right, bottom, left) boxes, original pixels, of the faces seen in the shot's
+    previous sampled frame.
+    """
+
+    regions: tuple[tuple[int, int, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -122,18 +137,27 @@ class FaceModels(InferenceModel):
             encoder=dlib.face_recognition_model_v1(frm.face_recognition_model_location()),
         )
 
-    def _predict(self, model: _Dlib, image: np.ndarray, options: FaceOptions | None = None) -> list[DetectedFace]:
+    def _predict(self, model: _Dlib, image: np.ndarray, options: FaceOptions | None = None,
+                 focus: Focus | None = None) -> list[DetectedFace]:
         options = options or FaceOptions()
         image = _as_rgb(image)
         work, scale = _working_image(image, options)
-        rects = _find_boxes(model, work, options)
-        faces = [_describe(model, image, work, scale, rect, options) for rect in rects]
+        started = time.perf_counter()
+        if focus is not None and options.hog_upsample > 0:
+            rects = _find_boxes_focused(model, work, scale, options, focus)
+        else:
+            rects = _find_boxes(model, work, options)
+        found = time.perf_counter()
+        faces = _describe_all(model, image, work, scale, rects, options)
+        stage_seconds["detect"] += found - started
+        stage_seconds["embed"] += time.perf_counter() - found
         return sorted(faces, key=lambda f: -f.quality.score)
 
 
-def detect_faces(image: np.ndarray, options: FaceOptions | None = None) -> list[DetectedFace]:
-    """Every face found in an RGB uint8 image, best quality first."""
-    return FaceModels.shared().predict(image, options)
+def detect_faces(image: np.ndarray, options: FaceOptions | None = None,
+                 focus: Focus | None = None) -> list[DetectedFace]:
+    """Every face found in an RGB uint8 image, best quality first (`focus`: the cheaper search)."""
+    return FaceModels.shared().predict(image, options, focus)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -173,23 +197,65 @@ def _find_boxes(model: _Dlib, work: np.ndarray, options: FaceOptions) -> list:
     return [r for r in rects if min(r.width(), r.height()) >= options.min_size]
 
 
-def _describe(model: _Dlib, image: np.ndarray, work: np.ndarray, scale: float, rect: Any,
-              options: FaceOptions) -> DetectedFace:
-    """Landmarks, embedding and quality for one detected box."""
+def _find_boxes_focused(model: _Dlib, work: np.ndarray, scale: float, options: FaceOptions,
+                        focus: Focus) -> list:
+    """The whole picture one pyramid doubling coarser (faces of twice the minimum size and up),
+    plus the full search in an enlarged window around each small face of the previous frame.
+
+    About 4x fewer HOG pixels than `_find_boxes`; a new small face is found at the next full search.
+    No fallbacks: a focused frame that finds nothing stays empty.
+    """
     import dlib
 
-    shape5 = model.shape5(work, rect)
-    shape = shape5 if options.landmarks == 5 else model.shape68(work, rect)
+    rects = list(model.hog(work, options.hog_upsample - 1))
+    coarse_min = 80 / 2 ** (options.hog_upsample - 1)          # HOG's window is 80 px
+    height, width = work.shape[:2]
+    for top, right, bottom, left in focus.regions:
+        side = max(bottom - top, right - left) * scale
+        if side >= 1.5 * coarse_min:
+            continue                                            # the coarse pass finds it
+        grow = max(side, 40.0)                                  # room to move between samples
+        y0, x0 = max(0, round(top * scale - grow)), max(0, round(left * scale - grow))
+        y1, x1 = min(height, round(bottom * scale + grow)), min(width, round(right * scale + grow))
+        if y1 - y0 < 20 or x1 - x0 < 20:
+            continue
+        window = np.ascontiguousarray(work[y0:y1, x0:x1])
+        found = [dlib.translate_rect(r, dlib.point(x0, y0)) for r in model.hog(window, options.hog_upsample)]
+        rects.extend(r for r in found if all(_rect_iou(r, kept) < 0.4 for kept in rects))
+    return [r for r in rects if min(r.width(), r.height()) >= options.min_size]
+
+
+def _rect_iou(a: Any, b: Any) -> float:
+    inter = a.intersect(b).area() if not a.intersect(b).is_empty() else 0
+    union = a.area() + b.area() - inter
+    return inter / union if union else 0.0
+
+
+def _describe_all(model: _Dlib, image: np.ndarray, work: np.ndarray, scale: float, rects: list,
+                  options: FaceOptions) -> list[DetectedFace]:
+    """Landmarks, embedding (one batched call for the whole picture) and quality for each box."""
+    import dlib
+
+    if not rects:
+        return []
+    shapes5 = [model.shape5(work, rect) for rect in rects]
+    shapes = shapes5 if options.landmarks == 5 else [model.shape68(work, rect) for rect in rects]
     source = work
     if scale < 1:                           # shrunk for detection: embed from the original pixels
-        shape = _scale_shape(shape, 1 / scale)
+        shapes = [_scale_shape(shape, 1 / scale) for shape in shapes]
         source = image
-    vector = model.encoder.compute_face_descriptor(source, shape, max(0, options.jitter))
-    chip = dlib.get_face_chip(source, shape, size=CHIP_SIZE)
-    box = _box_in_original(rect, scale, image.shape)
-    side = round(((box[1] - box[3]) + (box[2] - box[0])) / 2)
-    quality = face_quality(side, _sharpness(chip), _frontalness(shape5))
-    return DetectedFace(box, np.asarray(vector, dtype=np.float32), quality)
+    batch = dlib.full_object_detections()
+    for shape in shapes:
+        batch.append(shape)
+    vectors = model.encoder.compute_face_descriptor(source, batch, max(0, options.jitter))
+    faces = []
+    for rect, shape, shape5, vector in zip(rects, shapes, shapes5, vectors):
+        chip = dlib.get_face_chip(source, shape, size=CHIP_SIZE)
+        box = _box_in_original(rect, scale, image.shape)
+        side = round(((box[1] - box[3]) + (box[2] - box[0])) / 2)
+        quality = face_quality(side, _sharpness(chip), _frontalness(shape5))
+        faces.append(DetectedFace(box, np.asarray(vector, dtype=np.float32), quality))
+    return faces
 
 
 def _scale_shape(shape: Any, factor: float) -> Any:

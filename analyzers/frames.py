@@ -39,10 +39,12 @@ HIST_BINS = (8, 4)        # hue x saturation bins
 
 @dataclass(frozen=True)
 class Frame:
-    """One sampled picture: seconds from the start (None for photos) and RGB uint8 pixels."""
+    """One sampled picture: seconds from the start (None for photos), RGB uint8 pixels, and
+    whether it starts a new shot (a scene cut)."""
 
     time_s: float | None
     image: np.ndarray
+    cut: bool = False
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,34 @@ def _histogram(thumb_rgb: np.ndarray) -> np.ndarray:
     return hist / max(1.0, float(hist.sum()))
 
 
+def thumbnail(av_frame) -> np.ndarray:  # noqa: ANN001 - av.VideoFrame
+    """A THUMB x THUMB RGB thumbnail, cheap: planes strided then area-averaged, converted at 32 px.
+
+    Converting every decoded frame to RGB at full size (or letting swscale do it) costs more than
+    decoding; only the kept frames are converted in full.
+    """
+    import cv2
+
+    if av_frame.format.name not in ("yuv420p", "yuvj420p"):
+        return av_frame.reformat(width=THUMB, height=THUMB, format="rgb24").to_ndarray()
+    planes = [_plane(av_frame.planes[i], av_frame.height >> (i > 0), av_frame.width >> (i > 0)) for i in range(3)]
+    small = [cv2.resize(plane, (THUMB, THUMB), interpolation=cv2.INTER_AREA) for plane in planes]
+    y, u, v = (plane.astype(np.float32) for plane in small)
+    if av_frame.format.name == "yuv420p":           # limited range (16-235), as swscale reads it
+        y, u, v = (y - 16) * (255 / 219), (u - 128) * (255 / 224), (v - 128) * (255 / 224)
+    else:
+        u, v = u - 128, v - 128
+    rgb = np.stack([y + 1.402 * v, y - 0.344136 * u - 0.714136 * v, y + 1.772 * u], axis=-1)   # BT.601
+    return np.clip(rgb + 0.5, 0, 255).astype(np.uint8)
+
+
+def _plane(plane, height: int, width: int) -> np.ndarray:  # noqa: ANN001 - av.VideoPlane
+    """One picture plane as a strided view (at most ~4 samples per thumbnail pixel each way)."""
+    rows = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:height, :width]
+    step_y, step_x = max(1, height // (4 * THUMB)), max(1, width // (4 * THUMB))
+    return np.ascontiguousarray(rows[::step_y, ::step_x])
+
+
 def _open_video(path: Path, options: FrameOptions):  # noqa: ANN202 - (container, stream)
     import av
 
@@ -207,7 +237,7 @@ def _video_frames(path: Path, options: FrameOptions, stats: SamplingStats) -> It
             if t > options.max_seconds:
                 stats.truncated = f"cut at max_seconds_per_file={options.max_seconds:g}"
                 break
-            thumb = av_frame.reformat(width=THUMB, height=THUMB, format="rgb24").to_ndarray()
+            thumb = thumbnail(av_frame)
             hist = _histogram(thumb)
             cut = last_hist is not None and 0.5 * float(np.abs(hist - last_hist).sum()) > options.scene_threshold
             last_hist = hist
@@ -226,7 +256,7 @@ def _video_frames(path: Path, options: FrameOptions, stats: SamplingStats) -> It
                 continue
             last_hash, last_kept_t = code, t
             stats.kept += 1
-            yield Frame(t, av_frame.to_ndarray(format="rgb24"))
+            yield Frame(t, av_frame.to_ndarray(format="rgb24"), cut)
     finally:
         container.close()
     if stats.decoded == 0:

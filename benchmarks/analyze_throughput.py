@@ -1,15 +1,18 @@
 """Analysis throughput: seconds of footage analyzed per wall-clock second, and peak memory.
 
-Two generated clips (H.264, 960x540, 25 fps, AAC audio):
-- talking head: 5 minutes of the astronaut portrait (skimage) nodding a few pixels, with a
-  quiet tone as audio: the static-interview case frame sampling is built for;
+Two generated clips (H.264, 960x540, 25 fps, AAC 16 kHz mono audio of near-continuous Russian
+speech: the two demo clips core/demo_assets/*.ogg in a loop with 1.5 s pauses):
+- talking head: 5 minutes of the astronaut portrait (skimage) nodding a few pixels: the
+  static-interview case frame sampling is built for;
 - multi-face: 1 minute of three moving faces (the portrait, mirrored and tinted copies) with
   a cut every 10 s.
 
-For each clip the face path runs as `svidok analyze` runs it (frames -> detect -> embed) and
-the time is split into decode+sampling, detection (HOG and fallbacks) and landmarks+
-embedding. When `analyzers.speech.SpeechAnalyzer` exists, the clip is also transcribed and
-timed. Goal: >= 4x real time. Peak memory is the process's maximum resident set size.
+Each clip runs once per face policy (`face_full_scan_every` 1 = every sampled frame searched
+in full, the old behaviour; the default = focused search between full ones), as the faces
+analyzer runs it (frames -> ScanPlan -> detect_faces), split into decode+sampling, detection
+and landmarks+embedding; then it is transcribed as the speech analyzer does (language given,
+no hotwords) at the configured beam size and, for comparison, at beam 1.
+Goal: >= 4x real time end to end. Peak memory is the process's maximum resident set size.
 
 Usage: .venv/bin/python benchmarks/analyze_throughput.py [--short] [--no-speech]
 """
@@ -17,13 +20,14 @@ Usage: .venv/bin/python benchmarks/analyze_throughput.py [--short] [--no-speech]
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +35,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from analyzers.faces import FaceModels, FaceOptions, _describe, _find_boxes, _working_image  # noqa: E402
+from analyzers import faces as faces_module  # noqa: E402
+from analyzers.face_analyzer import faces_in_frames  # noqa: E402
+from analyzers.faces import FaceModels, FaceOptions  # noqa: E402
 from analyzers.frames import FrameOptions, SamplingStats, iter_frames  # noqa: E402
 from core.settings import AnalyzeSettings  # noqa: E402
 
@@ -42,16 +48,13 @@ FPS, WIDTH, HEIGHT = 25, 960, 540
 class Timing:
     clip: str
     seconds: float
+    policy: str = ""
     stats: SamplingStats = field(default_factory=SamplingStats)
     decode: float = 0.0
     detect: float = 0.0
     embed: float = 0.0
-    transcribe: float | None = None
     faces: int = 0
-
-    @property
-    def total(self) -> float:
-        return self.decode + self.detect + self.embed + (self.transcribe or 0.0)
+    wall: float = 0.0
 
 
 def portrait() -> np.ndarray:
@@ -86,8 +89,30 @@ def multi_face(seconds: float) -> Iterator[np.ndarray]:
         yield canvas
 
 
+SHARED_SPEECH = Path(__file__).resolve().parents[2] / "shared" / "data" / "speech" / "uk" / "audio"
+
+
+def speech_track(seconds: float) -> tuple[np.ndarray, str]:
+    """16 kHz float32 speech and its language: the 36 distinct Ukrainian clips of the shared data
+    set one after another (no repeats up to ~700 s), else the two demo clips in a loop (repeated
+    text makes Whisper fall back to sampling, so that variant overstates transcription time)."""
+    from analyzers.speech import SAMPLE_RATE, load_audio
+
+    total = int(seconds * SAMPLE_RATE)
+    files, language = sorted(SHARED_SPEECH.glob("*/*.flac")), "uk"
+    if not files:
+        demo = Path(__file__).resolve().parents[1] / "core" / "demo_assets"
+        files, language = [demo / "captive_ru.ogg", demo / "other_ru.ogg"], "ru"
+    gap = np.zeros(int(0.7 * SAMPLE_RATE), np.float32)
+    parts: list[np.ndarray] = []
+    while sum(p.size for p in parts) < total:
+        for path in files:
+            parts += [load_audio(path, 600), gap]
+    return np.concatenate(parts)[:total], language
+
+
 def write_clip(path: Path, frames: Iterator[np.ndarray], seconds: float) -> Path:
-    """H.264 video plus an AAC 220 Hz tone, muxed with PyAV."""
+    """H.264 video plus AAC speech, muxed with PyAV."""
     import av
 
     with av.open(str(path), "w") as out:
@@ -99,7 +124,7 @@ def write_clip(path: Path, frames: Iterator[np.ndarray], seconds: float) -> Path
         for image in frames:
             out.mux(video.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
         out.mux(video.encode())
-        samples = (0.05 * np.sin(2 * np.pi * 220 * np.arange(int(seconds * 16000)) / 16000)).astype(np.float32)
+        samples, _language = speech_track(seconds)
         for start in range(0, len(samples), 1024):
             chunk = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="flt", layout="mono")
             chunk.sample_rate, chunk.pts = 16000, start
@@ -109,49 +134,56 @@ def write_clip(path: Path, frames: Iterator[np.ndarray], seconds: float) -> Path
 
 
 def time_faces(path: Path, name: str, seconds: float, settings: AnalyzeSettings) -> Timing:
-    """Frames -> detect -> embed, timed per stage (the same steps detect_faces runs)."""
-    timing = Timing(name, seconds)
-    model = FaceModels.shared().loaded
+    """Frames -> faces_in_frames (scan plan, worker processes) as FaceAnalyzer runs them, timed per
+    stage; with workers, detect and embed are the workers' CPU seconds and decode is the rest."""
+    timing = Timing(name, seconds, f"full every {settings.face_full_scan_every}, {settings.face_workers} proc")
     options = FaceOptions.from_settings(settings)
     frames = iter_frames(path, "video/mp4", FrameOptions.from_settings(settings), timing.stats)
-    while True:
-        started = time.perf_counter()
-        frame = next(frames, None)
-        timing.decode += time.perf_counter() - started
-        if frame is None:
-            return timing
-        started = time.perf_counter()
-        work, scale = _working_image(frame.image, options)
-        rects = _find_boxes(model, work, options)
-        timing.detect += time.perf_counter() - started
-        started = time.perf_counter()
-        timing.faces += len([_describe(model, frame.image, work, scale, r, options) for r in rects])
-        timing.embed += time.perf_counter() - started
-
-
-def time_speech(path: Path, timing: Timing) -> None:
-    try:
-        from analyzers.speech import SpeechAnalyzer, transcribe  # noqa: F401
-    except ImportError:
-        return
-    transcribe(path, language="ru")                   # load the model outside the timing
+    faces_module.stage_seconds.update(detect=0.0, embed=0.0)
     started = time.perf_counter()
-    transcribe(path, language="ru")
-    timing.transcribe = time.perf_counter() - started
+    for _frame, found in faces_in_frames(frames, options, settings.face_workers):
+        timing.faces += len(found)
+    timing.wall = time.perf_counter() - started
+    timing.detect, timing.embed = faces_module.stage_seconds["detect"], faces_module.stage_seconds["embed"]
+    timing.decode = max(0.0, timing.wall - timing.detect - timing.embed)
+    return timing
 
 
-def report(rows: list[Timing]) -> None:
-    print("| clip | footage s | frames decoded / kept | faces | decode s | detect s | embed s | transcribe s "
-          "| x real time (faces) | x real time (all) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+def time_speech(path: Path, settings: AnalyzeSettings, beam_size: int) -> float:
+    """Seconds to transcribe the clip (the model is loaded before the timing starts)."""
+    from dataclasses import replace
+
+    from analyzers.speech import SpeechOptions, model, transcribe
+
+    options = replace(SpeechOptions.from_settings(settings), beam_size=beam_size)
+    model(options.cpu_threads).loaded
+    started = time.perf_counter()
+    transcript = transcribe(path, language=speech_track(0.01)[1], options=options)
+    elapsed = time.perf_counter() - started
+    print(f"  beam {beam_size}: {len(transcript.segments)} segments in {elapsed:.1f} s", file=sys.stderr)
+    return elapsed
+
+
+def report(rows: list[Timing], speech: dict[tuple[str, int], float], beam: int) -> None:
+    print(f"| clip | face policy | footage s | frames decoded / kept | faces | decode s | detect s | embed s "
+          f"| faces wall s | x real time (faces) | transcribe s (beam {beam} / 1) | x real time end to end (beam {beam} / 1) |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        faces_only = r.decode + r.detect + r.embed
-        speech = "n/a" if r.transcribe is None else f"{r.transcribe:.1f}"
-        print(f"| {r.clip} | {r.seconds:.0f} | {r.stats.decoded} / {r.stats.kept} | {r.faces} | {r.decode:.1f} "
-              f"| {r.detect:.1f} | {r.embed:.1f} | {speech} | {r.seconds / faces_only:.1f}x "
-              f"| {r.seconds / r.total:.1f}x |")
+        faces_only = r.wall
+        s_beam, s_one = speech.get((r.clip, beam)), speech.get((r.clip, 1))
+        if s_beam is None:
+            spoken, total = "n/a", "n/a"
+        else:
+            spoken = f"{s_beam:.1f} / {s_one:.1f}"
+            total = f"{r.seconds / (faces_only + s_beam):.1f}x / {r.seconds / (faces_only + s_one):.1f}x"
+        print(f"| {r.clip} | {r.policy} | {r.seconds:.0f} | {r.stats.decoded} / {r.stats.kept} | {r.faces} "
+              f"| {r.decode:.1f} | {r.detect:.1f} | {r.embed:.1f} | {r.wall:.1f} | {r.seconds / faces_only:.1f}x | {spoken} "
+              f"| {total} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\npeak memory (max RSS of the process): {peak:.0f} MiB")
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"\npeak memory (max RSS, models loaded): this process {peak:.0f} MiB, largest face worker "
+          f"{child:.0f} MiB (shares the models with it copy-on-write); "
+          f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -162,17 +194,20 @@ def main(argv: list[str] | None = None) -> None:
     clips = [("talking head", talking_head, 60.0 if args.short else 300.0),
              ("multi-face", multi_face, 20.0 if args.short else 60.0)]
     settings = AnalyzeSettings()
+    policies = [replace(settings, face_full_scan_every=1, face_workers=1),
+                replace(settings, face_workers=1), settings]
     FaceModels.shared().loaded
-    rows = []
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
+    rows, speech = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, make, seconds in clips:
             path = write_clip(Path(tmp) / f"{name.replace(' ', '_')}.mp4", make(seconds), seconds)
             print(f"{name}: {seconds:.0f} s clip written, analyzing", file=sys.stderr)
-            timing = time_faces(path, name, seconds, settings)
+            rows.extend(time_faces(path, name, seconds, policy) for policy in policies)
             if not args.no_speech:
-                time_speech(path, timing)
-            rows.append(timing)
-    report(rows)
+                for beam in dict.fromkeys((settings.speech_beam_size, 1)):
+                    speech[(name, beam)] = time_speech(path, settings, beam)
+    report(rows, speech, settings.speech_beam_size)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 
 from analyzers.base import MediaFile
-from analyzers.face_analyzer import FaceAnalyzer
+from analyzers.face_analyzer import FaceAnalyzer, ScanPlan, faces_in_frames
+from analyzers.faces import DetectedFace, FaceOptions, FaceQuality
+from analyzers.frames import iter_frames
+from analyzers.tracks import iou
 from analyzers.registry import default_analyzers
 from core.archive import Archive
 from core.pipeline import AnalysisFailed, analyze_one
@@ -100,3 +103,32 @@ def test_truncated_video_is_recorded_as_failed(fresh_workspace, tmp_path: Path) 
 
 def test_registered_in_default_analyzers() -> None:
     assert any(isinstance(a, FaceAnalyzer) for a in default_analyzers())
+
+
+def test_scan_plan_searches_in_full_on_first_frame_cuts_every_nth_and_after_a_gap() -> None:
+    plan = ScanPlan(full_scan_every=3)
+    face = DetectedFace((10, 60, 60, 10), np.zeros(128, np.float32), FaceQuality(50, 100.0, 1.0, 0.8))
+    kinds = []
+    for time_s, cut in [(0.0, False), (0.5, False), (1.0, False), (1.5, False), (2.0, True), (2.5, False),
+                        (14.0, False)]:
+        focus = plan.focus(time_s, cut)
+        kinds.append("full" if focus is None else f"focus{len(focus.regions)}")
+        plan.saw([face])
+    assert kinds == ["full", "focus1", "focus1", "full", "full", "focus1", "full"]
+    assert all(ScanPlan(1).focus(t, False) is None for t in (0.0, 0.5))
+
+
+def test_worker_processes_and_focused_search_find_what_full_search_in_process_finds(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "clip.mp4", walking_frames(3))
+
+    def run(full_scan_every: int, workers: int) -> list[tuple[float | None, list[DetectedFace]]]:
+        frames = iter_frames(video, "video/mp4")
+        return [(f.time_s, faces) for f, faces in faces_in_frames(frames, FaceOptions(full_scan_every=full_scan_every),
+                                                                     workers)]
+
+    reference, fast = run(1, 1), run(4, 2)
+    assert [t for t, _ in fast] == [t for t, _ in reference] and len(reference) >= 4
+    for (_, want), (_, got) in zip(reference, fast):
+        assert len(got) == len(want) == 1
+        assert iou(got[0].box, want[0].box) > 0.7
+        assert float(np.linalg.norm(got[0].embedding - want[0].embedding)) < 0.2

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from analyzers.base import AnalysisError
-from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceModels, FaceOptions, detect_faces,
+from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceModels, FaceOptions, Focus, detect_faces,
                              load_image)
 from analyzers.tracks import iou
 
@@ -113,3 +113,30 @@ def test_load_image_refuses_text_quickly(tmp_path: Path) -> None:
     with pytest.raises(AnalysisError, match="not a readable image"):
         load_image(path)
     assert time.monotonic() - started < 1
+
+
+def small_face_frame(left: int = 600, top: int = 200) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+    """A 960x540 video frame with the astronaut's face about 45 px high, and where that face is."""
+    import cv2
+
+    canvas = np.full((540, 960, 3), 80, np.uint8)
+    half = cv2.resize(astronaut(), (256, 256), interpolation=cv2.INTER_AREA)
+    canvas[top:top + 256, left:left + 256] = half
+    box = tuple(v // 2 for v in ASTRONAUT_FACE)
+    return canvas, (box[0] + top, box[1] + left, box[2] + top, box[3] + left)
+
+
+def test_a_45_px_face_in_a_960_frame_is_found_in_full_and_focused_searches() -> None:
+    frame, where = small_face_frame()
+    full = the_face(detect_faces(frame), where)
+    assert 40 <= full.quality.size_px <= 60
+    assert detect_faces(frame, focus=Focus(())) == []          # the coarse pass alone is blind to it
+    moved, where_now = small_face_frame(left=612, top=194)      # the next sampled frame: it moved a little
+    focused = the_face(detect_faces(moved, focus=Focus((full.box,))), where_now)
+    assert float(np.linalg.norm(focused.embedding - full.embedding)) < 0.3
+
+
+def test_focused_search_still_finds_big_faces_anywhere() -> None:
+    face = the_face(detect_faces(astronaut(), focus=Focus(())), ASTRONAUT_FACE)
+    assert face.quality.size_px > 80
+

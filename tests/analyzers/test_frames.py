@@ -92,8 +92,10 @@ def test_scene_cut_is_picked_up_between_base_samples(tmp_path: Path) -> None:
 
     video = write_video(tmp_path / "cut.mp4", clip())
     stats = SamplingStats()
-    times = [f.time_s for f in iter_frames(video, "video/mp4", FrameOptions(base_fps=0.25), stats)]
+    frames = list(iter_frames(video, "video/mp4", FrameOptions(base_fps=0.25), stats))
+    times = [f.time_s for f in frames]
     assert stats.cut_times == [pytest.approx(2.08, abs=0.05)]
+    assert [f.time_s for f in frames if f.cut] == stats.cut_times
     assert any(abs(t - 2.08) < 0.05 for t in times), times
     assert len(times) <= 4
 
@@ -171,3 +173,19 @@ def test_load_image_refuses_a_bomb_before_decoding(tmp_path: Path) -> None:
         load_image(path)
     with pytest.raises(AnalysisError, match="too large"):
         load_image(path, max_pixels=1_000)
+
+
+def test_cheap_thumbnail_matches_a_full_conversion(tmp_path: Path) -> None:
+    import av
+    import cv2
+
+    from analyzers.frames import THUMB, thumbnail
+
+    video = write_video(tmp_path / "odd.mp4", [coffee((330, 250))] * 3)   # width not a multiple of 32
+    with av.open(str(video)) as container:
+        frame = next(container.decode(video=0))
+        assert frame.format.name == "yuv420p"
+        cheap = thumbnail(frame)
+        full = cv2.resize(frame.to_ndarray(format="rgb24"), (THUMB, THUMB), interpolation=cv2.INTER_AREA)
+    assert cheap.shape == (THUMB, THUMB, 3) and cheap.dtype == np.uint8
+    assert float(np.abs(cheap.astype(int) - full.astype(int)).mean()) < 3
