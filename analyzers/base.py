@@ -7,7 +7,8 @@ version and licence, and `predict()`. Subclasses implement only `_load` and `_pr
 
 `Analyzer` adds derived records for one media file. `core.pipeline.run_analysis` calls it
 for every media file that this analyzer's current version has not yet done, records success
-or the error in the `analysis` table, and goes on with the next file. Every derived record
+or the error in the `analysis` table, and goes on with the next file. A `BackgroundAnalyzer`
+(speech) computes in a thread while the others (faces) work, so the two use both cores. Every derived record
 stores the source media SHA-256 and the analyzer/model name and version.
 """
 
@@ -111,3 +112,26 @@ class Analyzer(ABC):
 
     def clear(self, media: MediaFile, workspace: "Workspace") -> None:
         """Remove this analyzer's earlier records for the file (used by --reanalyze)."""
+
+
+class BackgroundAnalyzer(Analyzer):
+    """An analyzer whose heavy work needs no workspace, so the pipeline can run it in a thread
+    beside the other analyzers (its model must release the GIL while it computes):
+
+        gather (reads the workspace) ──▶ compute (thread-safe) ──▶ store (writes the workspace)
+    """
+
+    @abstractmethod
+    def gather(self, media: MediaFile, workspace: "Workspace") -> Any:
+        """What `compute` needs from the workspace (called in the workspace's thread)."""
+
+    @abstractmethod
+    def compute(self, media: MediaFile, gathered: Any) -> Any:
+        """The heavy part; may run in another thread, so it must not touch the workspace."""
+
+    @abstractmethod
+    def store(self, media: MediaFile, computed: Any, workspace: "Workspace") -> AnalysisOutcome:
+        """Write the derived records (in the caller's transaction)."""
+
+    def analyze(self, media: MediaFile, workspace: "Workspace") -> AnalysisOutcome:
+        return self.store(media, self.compute(media, self.gather(media, workspace)), workspace)

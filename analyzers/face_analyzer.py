@@ -4,7 +4,9 @@ For one media file, inside the caller's transaction:
 1. sample frames (`analyzers.frames`): a photo is one frame, a video a few per second;
 2. detect, embed and rate the faces of each frame (`analyzers.faces`); in a video, frames
    between full searches get a cheaper search focused on the faces already seen (`ScanPlan`,
-   `analyze.face_full_scan_every`), spread over `analyze.face_workers` forked processes;
+   `analyze.face_full_scan_every`), and a face staying in place is embedded only every
+   `analyze.face_embed_every`-th sampled frame (or when clearly better); the work is spread
+   over `analyze.face_workers` forked processes; faces without an embedding are not stored;
 3. store each face crop (box plus a margin) and, for videos, each frame that has a face as
    JPEG in `derived/` with an `artifact` row (kind crop/frame, source = the media);
 4. write one `face` row per face (embedding float32[128] bytes, box and quality JSON);
@@ -15,6 +17,7 @@ For one media file, inside the caller's transaction:
 from __future__ import annotations
 
 import json
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -24,7 +27,8 @@ import numpy as np
 
 from analyzers.base import AnalysisOutcome, Analyzer, MediaFile
 from analyzers import faces as face_search
-from analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceModels, FaceOptions, Focus, detect_faces
+from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, Focus,
+                             detect_faces, follow)
 from analyzers.frames import Frame, FrameOptions, iter_frames
 from analyzers.tracks import Track, TrackedFace, link_tracks
 from core.clock import utc_now
@@ -66,7 +70,8 @@ class FaceAnalyzer(Analyzer):
         frames_kept = 0
         frames = iter_frames(media.path, media.mime, FrameOptions.from_settings(settings))           # 1
         workers = settings.face_workers if is_video else 1
-        for frame, faces in faces_in_frames(frames, face_options, workers):                        # 2
+        for frame, found in faces_in_frames(frames, face_options, workers):                        # 2
+            faces = [face for face in found if face.embedding is not None]
             if not faces:
                 continue
             frame_sha = self._store_jpeg(workspace, media, frame.image, "frame", frame.time_s) if is_video else None
@@ -136,16 +141,21 @@ class ScanPlan:
     Full: the first frame, every scene cut, every `full_scan_every`-th frame, and any frame
     `FULL_SCAN_GAP_S` or more after the last full search; the rest are focused on the faces
     of the frame before (`Focus`). `full_scan_every` 1 searches every frame in full.
+    It also follows each face of the shot by place (`chains`, reset at a scene cut), which
+    decides whose embedding is due (`analyzers.faces.Chain`).
     """
 
     full_scan_every: int = 1
     since_full: int = 0
     last_full_s: float = -1e9
     regions: tuple[tuple[int, int, int, int], ...] = ()
+    chains: tuple[Chain, ...] = ()
 
     def focus(self, time_s: float | None, cut: bool) -> Focus | None:
         """The focus for the next frame, or None for the full search."""
         t = time_s or 0.0
+        if cut:
+            self.chains = ()
         if (self.full_scan_every <= 1 or cut or self.since_full + 1 >= self.full_scan_every
                 or t - self.last_full_s >= FULL_SCAN_GAP_S):
             self.since_full, self.last_full_s = 0, t
@@ -155,6 +165,8 @@ class ScanPlan:
 
     def saw(self, faces: list[DetectedFace]) -> None:
         self.regions = tuple(face.box for face in faces)
+        followed = follow(list(self.regions), self.chains)
+        self.chains = tuple((chain or Chain(face.box)).then(face) for chain, face in zip(followed, faces))
 
 
 def faces_in_frames(frames: Iterable[Frame], options: FaceOptions,
@@ -163,12 +175,16 @@ def faces_in_frames(frames: Iterable[Frame], options: FaceOptions,
 
     With `workers` > 1 the frames are searched in that many forked processes (the dlib models,
     loaded before the fork, are shared copy-on-write) while this process decodes the next ones;
-    a focused frame then uses the faces of the latest frame already done.
+    a focused frame then uses the faces of the latest frame already done. While another thread
+    runs (the pipeline's speech thread uses the second core) everything stays in this process.
     """
     plan = ScanPlan(options.full_scan_every)
+    if threading.active_count() > 1:
+        workers = 1                         # never fork while another thread (speech) runs: it may hold a lock
     if workers <= 1:
         for frame in frames:
-            faces = detect_faces(frame.image, options, plan.focus(frame.time_s, frame.cut))
+            focus = plan.focus(frame.time_s, frame.cut)
+            faces = detect_faces(frame.image, options, focus, plan.chains)
             plan.saw(faces)
             yield frame, faces
         return
@@ -181,17 +197,18 @@ def faces_in_frames(frames: Iterable[Frame], options: FaceOptions,
         pool.submit(int).result()           # fork now, before the decoder starts its threads
         for frame in frames:
             focus = plan.focus(frame.time_s, frame.cut)
-            pending.append((frame, pool.submit(_search, frame.image, options, focus)))
-            while len(pending) > workers:
+            pending.append((frame, pool.submit(_search, frame.image, options, focus, plan.chains)))
+            while len(pending) >= workers:         # keeps the chains of the frame before last current
                 yield _collect(pending.popleft(), plan)
         while pending:
             yield _collect(pending.popleft(), plan)
 
 
-def _search(image: np.ndarray, options: FaceOptions, focus: Focus | None) -> tuple[list[DetectedFace], float, float]:
+def _search(image: np.ndarray, options: FaceOptions, focus: Focus | None,
+            chains: tuple[Chain, ...]) -> tuple[list[DetectedFace], float, float]:
     """detect_faces in a worker process, with the seconds it spent detecting and embedding."""
     before = dict(face_search.stage_seconds)
-    faces = detect_faces(image, options, focus)
+    faces = detect_faces(image, options, focus, chains)
     after = face_search.stage_seconds
     return faces, after["detect"] - before["detect"], after["embed"] - before["embed"]
 

@@ -10,7 +10,10 @@
    `face_cnn_fallback`) dlib's CNN detector;
 3. each face gets landmarks (5- or 68-point, `face_landmarks`) and a 128-d embedding from
    dlib's ResNet (on the original pixels when the picture was shrunk), averaged over
-   `face_jitter` re-samplings;
+   `face_jitter` re-samplings (and the mirror image, `face_mirror`). In video, a face that
+   continues a `Chain` of the shot (same place as a face of the previous sampled frame) is
+   embedded only when the chain is due (`face_embed_every`) or the face is clearly better than
+   the chain's best embedded one: the embedding costs more than everything else here;
 4. quality: size (box side, original pixels), sharpness (Laplacian variance of the aligned
    150x150 face chip), frontalness (1 = nose between the eyes, 0 = profile) and a score in 0-1.
 
@@ -31,8 +34,8 @@ from analyzers.base import InferenceModel
 from analyzers.frames import load_image
 from core.settings import AnalyzeSettings
 
-__all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
-           "Focus", "detect_faces", "load_image"]
+__all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "Chain", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
+           "Focus", "detect_faces", "follow", "iou", "load_image"]
 
 FACE_MODEL = "dlib_face_recognition_resnet_model_v1"
 try:
@@ -41,6 +44,8 @@ except importlib.metadata.PackageNotFoundError:  # pragma: no cover - the faces 
     FACE_MODEL_VERSION = "unknown"
 
 CHIP_SIZE = 150
+FOLLOW_IOU = 0.4          # a box overlapping a chain's last box this much continues it
+QUALITY_GAIN = 0.05       # a continuing face this much better than the chain's best is embedded anyway
 stage_seconds = {"detect": 0.0, "embed": 0.0}   # running totals, for benchmarks
 
 
@@ -59,11 +64,54 @@ class FaceQuality:
 
 @dataclass(frozen=True)
 class DetectedFace:
-    """One face: box (top, right, bottom, left) in original image pixels, float32[128] embedding."""
+    """One face: box (top, right, bottom, left) in original image pixels, float32[128] embedding
+    (None for a face that continues a chain not yet due for one, see `Chain`)."""
 
     box: tuple[int, int, int, int]
-    embedding: np.ndarray
+    embedding: np.ndarray | None
     quality: FaceQuality
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A face followed through the sampled frames of one shot, by place (`follow`)."""
+
+    box: tuple[int, int, int, int]         # in the latest sampled frame
+    since_embedded: int = 0                # sampled frames since its last embedding
+    best_quality: float = 0.0              # best quality score among its embedded faces
+
+    def due(self, quality: "FaceQuality", every: int) -> bool:
+        """Whether its next face is embedded: every `every`-th one, or a clearly better one."""
+        return self.since_embedded + 1 >= every or quality.score > self.best_quality + QUALITY_GAIN
+
+    def then(self, face: DetectedFace) -> "Chain":
+        if face.embedding is None:
+            return Chain(face.box, self.since_embedded + 1, self.best_quality)
+        return Chain(face.box, 0, max(self.best_quality, face.quality.score))
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    """Intersection over union of two (top, right, bottom, left) boxes."""
+    top, right = max(a[0], b[0]), min(a[1], b[1])
+    bottom, left = min(a[2], b[2]), max(a[3], b[3])
+    inter = max(0, right - left) * max(0, bottom - top)
+    area = (a[1] - a[3]) * (a[2] - a[0]) + (b[1] - b[3]) * (b[2] - b[0]) - inter
+    return inter / area if area > 0 else 0.0
+
+
+def follow(boxes: list[tuple[int, int, int, int]], chains: tuple[Chain, ...]) -> list[Chain | None]:
+    """The chain each box continues (IoU >= FOLLOW_IOU; one box per chain, largest overlaps first)."""
+    pairs = sorted(((iou(box, chain.box), i, j) for i, box in enumerate(boxes) for j, chain in enumerate(chains)),
+                   reverse=True)
+    out: list[Chain | None] = [None] * len(boxes)
+    taken: set[int] = set()
+    for overlap, i, j in pairs:
+        if overlap < FOLLOW_IOU:
+            break
+        if out[i] is None and j not in taken:
+            out[i] = chains[j]
+            taken.add(j)
+    return out
 
 
 @dataclass(frozen=True)
@@ -79,6 +127,8 @@ class FaceOptions:
     landmarks: int = 5
     small_image_side: int = 200
     full_scan_every: int = 1
+    mirror: bool = False
+    embed_every: int = 1
 
     @classmethod
     def from_settings(cls, settings: AnalyzeSettings) -> "FaceOptions":
@@ -87,7 +137,8 @@ class FaceOptions:
             hog_upsample=settings.face_hog_upsample, upsample_budget=settings.face_upsample_budget,
             cnn_fallback=settings.face_cnn_fallback, jitter=settings.face_jitter,
             landmarks=settings.face_landmarks, small_image_side=settings.face_small_image_side,
-            full_scan_every=settings.face_full_scan_every,
+            full_scan_every=settings.face_full_scan_every, mirror=settings.face_mirror,
+            embed_every=settings.face_embed_every,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -138,7 +189,7 @@ class FaceModels(InferenceModel):
         )
 
     def _predict(self, model: _Dlib, image: np.ndarray, options: FaceOptions | None = None,
-                 focus: Focus | None = None) -> list[DetectedFace]:
+                 focus: Focus | None = None, chains: tuple[Chain, ...] | None = None) -> list[DetectedFace]:
         options = options or FaceOptions()
         image = _as_rgb(image)
         work, scale = _working_image(image, options)
@@ -148,16 +199,20 @@ class FaceModels(InferenceModel):
         else:
             rects = _find_boxes(model, work, options)
         found = time.perf_counter()
-        faces = _describe_all(model, image, work, scale, rects, options)
+        faces = _describe_all(model, image, work, scale, rects, options, chains)
         stage_seconds["detect"] += found - started
         stage_seconds["embed"] += time.perf_counter() - found
         return sorted(faces, key=lambda f: -f.quality.score)
 
 
-def detect_faces(image: np.ndarray, options: FaceOptions | None = None,
-                 focus: Focus | None = None) -> list[DetectedFace]:
-    """Every face found in an RGB uint8 image, best quality first (`focus`: the cheaper search)."""
-    return FaceModels.shared().predict(image, options, focus)
+def detect_faces(image: np.ndarray, options: FaceOptions | None = None, focus: Focus | None = None,
+                 chains: tuple[Chain, ...] | None = None) -> list[DetectedFace]:
+    """Every face found in an RGB uint8 image, best quality first (`focus`: the cheaper search).
+
+    Without `chains` every face is embedded; with them (a video shot), a face continuing a
+    chain that is not due (`Chain.due`) comes back with `embedding` None.
+    """
+    return FaceModels.shared().predict(image, options, focus, chains)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:
@@ -232,8 +287,8 @@ def _rect_iou(a: Any, b: Any) -> float:
 
 
 def _describe_all(model: _Dlib, image: np.ndarray, work: np.ndarray, scale: float, rects: list,
-                  options: FaceOptions) -> list[DetectedFace]:
-    """Landmarks, embedding (one batched call for the whole picture) and quality for each box."""
+                  options: FaceOptions, chains: tuple[Chain, ...] | None = None) -> list[DetectedFace]:
+    """Landmarks, quality and (one batched call for the picture) the embeddings due for each box."""
     import dlib
 
     if not rects:
@@ -244,18 +299,30 @@ def _describe_all(model: _Dlib, image: np.ndarray, work: np.ndarray, scale: floa
     if scale < 1:                           # shrunk for detection: embed from the original pixels
         shapes = [_scale_shape(shape, 1 / scale) for shape in shapes]
         source = image
-    batch = dlib.full_object_detections()
-    for shape in shapes:
-        batch.append(shape)
-    vectors = model.encoder.compute_face_descriptor(source, batch, max(0, options.jitter))
-    faces = []
-    for rect, shape, shape5, vector in zip(rects, shapes, shapes5, vectors):
-        chip = dlib.get_face_chip(source, shape, size=CHIP_SIZE)
-        box = _box_in_original(rect, scale, image.shape)
+    chips = [dlib.get_face_chip(source, shape, size=CHIP_SIZE) for shape in shapes]
+    boxes = [_box_in_original(rect, scale, image.shape) for rect in rects]
+    qualities = []
+    for box, shape5, chip in zip(boxes, shapes5, chips):
         side = round(((box[1] - box[3]) + (box[2] - box[0])) / 2)
-        quality = face_quality(side, _sharpness(chip), _frontalness(shape5))
-        faces.append(DetectedFace(box, np.asarray(vector, dtype=np.float32), quality))
-    return faces
+        qualities.append(face_quality(side, _sharpness(chip), _frontalness(shape5)))
+    followed = follow(boxes, chains) if chains else [None] * len(boxes)
+    due = [chain is None or chain.due(quality, options.embed_every) for chain, quality in zip(followed, qualities)]
+    vectors = iter(_embed_chips(model, [chip for chip, wanted in zip(chips, due) if wanted], options))
+    return [DetectedFace(box, next(vectors) if wanted else None, quality)
+            for box, quality, wanted in zip(boxes, qualities, due)]
+
+
+def _embed_chips(model: _Dlib, chips: list[np.ndarray], options: FaceOptions) -> list[np.ndarray]:
+    """128-d embeddings of aligned chips in one batched call; with `mirror`, each is the mean of
+    the chip's and its mirror image's embedding (the face seen from the other side)."""
+    if not chips:
+        return []
+    batch = chips + [np.ascontiguousarray(chip[:, ::-1]) for chip in chips] if options.mirror else chips
+    vectors = [np.asarray(v, dtype=np.float32) for v in model.encoder.compute_face_descriptor(batch, max(0, options.jitter))]
+    if options.mirror:
+        n = len(chips)
+        vectors = [(vectors[i] + vectors[n + i]) / 2 for i in range(n)]
+    return vectors
 
 
 def _scale_shape(shape: Any, factor: float) -> Any:

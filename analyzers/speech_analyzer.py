@@ -13,38 +13,65 @@ The full-text index picks the new rows up (analyzers/text_index.py).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from analyzers.base import AnalysisOutcome, Analyzer, MediaFile
+from analyzers.base import AnalysisOutcome, BackgroundAnalyzer, MediaFile
 
 if TYPE_CHECKING:
-    from analyzers.speech import Transcript
+    from analyzers.speech import SpeechOptions, Transcript
     from core.workspace import Workspace
 
 LANGUAGES = ("ru", "uk")
 
 
-class SpeechAnalyzer(Analyzer):
+@dataclass(frozen=True)
+class SpeechJob:
+    """What transcribing one file needs from the workspace."""
+
+    options: "SpeechOptions"
+    language: str | None
+    language_source: str
+    hotwords: list[str]
+
+
+@dataclass(frozen=True)
+class Transcribed:
+    job: SpeechJob
+    transcript: "Transcript"
+
+
+class SpeechAnalyzer(BackgroundAnalyzer):
     """Whisper transcripts, language fixed per file, enrolled names as hotwords."""
 
     name: ClassVar[str] = "speech"
     version: ClassVar[str] = "1"
     accepts: ClassVar[tuple[str, ...]] = ("video", "audio")
 
-    def analyze(self, media: MediaFile, workspace: "Workspace") -> AnalysisOutcome:
-        from analyzers.speech import SpeechOptions, model, transcribe
+    def gather(self, media: MediaFile, workspace: "Workspace") -> SpeechJob:
+        from analyzers.speech import SpeechOptions
 
         settings = workspace.settings.analyze
-        options = SpeechOptions.from_settings(settings)
         language, language_source = source_language(media, workspace)                    # 1
         hotwords = enrolled_names(workspace) if settings.speech_hotwords else []           # 2
-        transcript = transcribe(media.path, language, hotwords, options)                   # 3
+        return SpeechJob(SpeechOptions.from_settings(settings), language, language_source, hotwords)
+
+    def compute(self, media: MediaFile, gathered: SpeechJob) -> Transcribed:
+        from analyzers.speech import transcribe
+
+        job = gathered
+        return Transcribed(job, transcribe(media.path, job.language, job.hotwords, job.options))  # 3
+
+    def store(self, media: MediaFile, computed: Transcribed, workspace: "Workspace") -> AnalysisOutcome:
+        from analyzers.speech import model
+
+        transcript, job = computed.transcript, computed.job
         if not transcript.has_audio:
             return AnalysisOutcome({"transcripts": 0})
-        whisper = model(options.cpu_threads)
-        params = {**options.params(), "language": transcript.language, "language_source": language_source,
+        whisper = model(job.options.cpu_threads)
+        params = {**job.options.params(), "language": transcript.language, "language_source": job.language_source,
                   "language_probability": round(transcript.language_probability, 3),
-                  "hotwords": len(hotwords), "analyzer": f"{self.name} {self.version}"}
+                  "hotwords": len(job.hotwords), "analyzer": f"{self.name} {self.version}"}
         write_segments(workspace, media.sha256, transcript, whisper.name, whisper.version, params)  # 4
         return AnalysisOutcome({"transcripts": len(transcript.segments)})
 

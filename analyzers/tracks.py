@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analyzers.faces import DetectedFace
+from analyzers.faces import DetectedFace, iou
+
+__all__ = ["Track", "TrackOptions", "TrackedFace", "iou", "link_tracks", "representative_embedding"]
 
 
 @dataclass(frozen=True)
@@ -77,15 +79,6 @@ def representative_embedding(faces: Sequence[DetectedFace]) -> np.ndarray:
     if norm > 0:
         mean *= np.linalg.norm(vectors, axis=1).mean() / norm
     return mean.astype(np.float32)
-
-
-def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
-    """Intersection over union of two (top, right, bottom, left) boxes."""
-    top, right = max(a[0], b[0]), min(a[1], b[1])
-    bottom, left = min(a[2], b[2]), max(a[3], b[3])
-    inter = max(0, right - left) * max(0, bottom - top)
-    area = (a[1] - a[3]) * (a[2] - a[0]) + (b[1] - b[3]) * (b[2] - b[0]) - inter
-    return inter / area if area > 0 else 0.0
 
 
 def _fit(track: Track, face: DetectedFace, options: TrackOptions) -> float | None:

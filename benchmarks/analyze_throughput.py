@@ -8,10 +8,14 @@ speech: the two demo clips core/demo_assets/*.ogg in a loop with 1.5 s pauses):
   a cut every 10 s.
 
 Each clip runs once per face policy (`face_full_scan_every` 1 = every sampled frame searched
-in full, the old behaviour; the default = focused search between full ones), as the faces
-analyzer runs it (frames -> ScanPlan -> detect_faces), split into decode+sampling, detection
-and landmarks+embedding; then it is transcribed as the speech analyzer does (language given,
-no hotwords) at the configured beam size and, for comparison, at beam 1.
+in full, the old behaviour; the default = focused search between full ones; `face_embed_every`
+1 = every face embedded, the default = a face staying in place only every 3rd sampled frame;
+1 or 2 worker processes), as the faces analyzer runs it (frames -> ScanPlan -> detect_faces),
+split into decode+sampling, detection and landmarks+embedding; then it is transcribed as the speech analyzer does (language given,
+no hotwords) at the configured beam size and, for comparison, at beam 1. Finally the real
+pipeline runs on each clip as `svidok analyze` does (`run_analysis` with the default analyzers
+in a fresh workspace, source language set): faces in this thread and speech in a background
+thread at the same time, crops, frames and database writes included — the end-to-end figure.
 Goal: >= 4x real time end to end. Peak memory is the process's maximum resident set size.
 
 Usage: .venv/bin/python benchmarks/analyze_throughput.py [--short] [--no-speech]
@@ -54,6 +58,7 @@ class Timing:
     detect: float = 0.0
     embed: float = 0.0
     faces: int = 0
+    embedded: int = 0
     wall: float = 0.0
 
 
@@ -136,13 +141,15 @@ def write_clip(path: Path, frames: Iterator[np.ndarray], seconds: float) -> Path
 def time_faces(path: Path, name: str, seconds: float, settings: AnalyzeSettings) -> Timing:
     """Frames -> faces_in_frames (scan plan, worker processes) as FaceAnalyzer runs them, timed per
     stage; with workers, detect and embed are the workers' CPU seconds and decode is the rest."""
-    timing = Timing(name, seconds, f"full every {settings.face_full_scan_every}, {settings.face_workers} proc")
+    timing = Timing(name, seconds, f"full every {settings.face_full_scan_every}, embed every "
+                                   f"{settings.face_embed_every}, {settings.face_workers} proc")
     options = FaceOptions.from_settings(settings)
     frames = iter_frames(path, "video/mp4", FrameOptions.from_settings(settings), timing.stats)
     faces_module.stage_seconds.update(detect=0.0, embed=0.0)
     started = time.perf_counter()
     for _frame, found in faces_in_frames(frames, options, settings.face_workers):
         timing.faces += len(found)
+        timing.embedded += sum(face.embedding is not None for face in found)
     timing.wall = time.perf_counter() - started
     timing.detect, timing.embed = faces_module.stage_seconds["detect"], faces_module.stage_seconds["embed"]
     timing.decode = max(0.0, timing.wall - timing.detect - timing.embed)
@@ -164,8 +171,32 @@ def time_speech(path: Path, settings: AnalyzeSettings, beam_size: int) -> float:
     return elapsed
 
 
+def time_pipeline(path: Path, seconds: float, language: str) -> tuple[float, dict[str, int]]:
+    """Wall seconds of `run_analysis` with the default analyzers on the clip, in a fresh workspace."""
+    from collectors.local_files import LocalFiles
+    from core.pipeline import run_analysis, run_collector
+    from core.settings import Settings
+    from core.workspace import Workspace
+
+    settings = Settings()
+    settings = replace(settings, analyze=replace(settings.analyze, speech_default_language=language))
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace.create(Path(tmp) / "ws", settings)
+        try:
+            run_collector(ws, LocalFiles([path]))
+            from analyzers.registry import default_analyzers
+
+            started = time.perf_counter()
+            analysis = run_analysis(ws, default_analyzers())
+            elapsed = time.perf_counter() - started
+        finally:
+            ws.close()
+    assert not analysis.errors, analysis.errors
+    return elapsed, analysis.counts
+
+
 def report(rows: list[Timing], speech: dict[tuple[str, int], float], beam: int) -> None:
-    print(f"| clip | face policy | footage s | frames decoded / kept | faces | decode s | detect s | embed s "
+    print(f"| clip | face policy | footage s | frames decoded / kept | faces found / embedded | decode s | detect s | embed s "
           f"| faces wall s | x real time (faces) | transcribe s (beam {beam} / 1) | x real time end to end (beam {beam} / 1) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -176,7 +207,7 @@ def report(rows: list[Timing], speech: dict[tuple[str, int], float], beam: int) 
         else:
             spoken = f"{s_beam:.1f} / {s_one:.1f}"
             total = f"{r.seconds / (faces_only + s_beam):.1f}x / {r.seconds / (faces_only + s_one):.1f}x"
-        print(f"| {r.clip} | {r.policy} | {r.seconds:.0f} | {r.stats.decoded} / {r.stats.kept} | {r.faces} "
+        print(f"| {r.clip} | {r.policy} | {r.seconds:.0f} | {r.stats.decoded} / {r.stats.kept} | {r.faces} / {r.embedded} "
               f"| {r.decode:.1f} | {r.detect:.1f} | {r.embed:.1f} | {r.wall:.1f} | {r.seconds / faces_only:.1f}x | {spoken} "
               f"| {total} |")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -194,11 +225,12 @@ def main(argv: list[str] | None = None) -> None:
     clips = [("talking head", talking_head, 60.0 if args.short else 300.0),
              ("multi-face", multi_face, 20.0 if args.short else 60.0)]
     settings = AnalyzeSettings()
-    policies = [replace(settings, face_full_scan_every=1, face_workers=1),
-                replace(settings, face_workers=1), settings]
+    policies = [replace(settings, face_full_scan_every=1, face_embed_every=1, face_workers=1),
+                replace(settings, face_embed_every=1, face_workers=1), replace(settings, face_workers=1),
+                replace(settings, face_workers=2)]
     FaceModels.shared().loaded
     print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
-    rows, speech = [], {}
+    rows, speech, pipeline = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp:
         for name, make, seconds in clips:
             path = write_clip(Path(tmp) / f"{name.replace(' ', '_')}.mp4", make(seconds), seconds)
@@ -207,7 +239,14 @@ def main(argv: list[str] | None = None) -> None:
             if not args.no_speech:
                 for beam in dict.fromkeys((settings.speech_beam_size, 1)):
                     speech[(name, beam)] = time_speech(path, settings, beam)
+                pipeline[name] = (seconds, *time_pipeline(path, seconds, speech_track(0.01)[1]))
     report(rows, speech, settings.speech_beam_size)
+    if pipeline:
+        print("\n| clip | footage s | run_analysis wall s (faces + speech threads, writes) | x real time end to end "
+              "| faces stored | tracks | transcript segments |\n|---|---|---|---|---|---|---|")
+        for name, (seconds, wall, counts) in pipeline.items():
+            print(f"| {name} | {seconds:.0f} | {wall:.1f} | {seconds / wall:.1f}x | {counts.get('faces', 0)} "
+                  f"| {counts.get('tracks', 0)} | {counts.get('transcripts', 0)} |")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Stages talk only through the workspace, so any run can be repeated or resumed.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,9 @@ from typing import TYPE_CHECKING, Any
 from core.archive import Archive, ItemRecord, MediaStatus, SaveResult, SaveStatus
 
 if TYPE_CHECKING:
-    from analyzers.base import Analyzer, MediaFile
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from analyzers.base import Analyzer, BackgroundAnalyzer, MediaFile
     from collectors.base import CollectProblem, Collector
     from core.workspace import Workspace
 
@@ -144,11 +147,13 @@ def pending_media(workspace: "Workspace", analyzer: "Analyzer", reanalyze: bool 
     return [m for m in media if analyzer.wants(m)]
 
 
-def analyze_one(workspace: "Workspace", analyzer: "Analyzer", media: "MediaFile") -> dict[str, int]:
+def analyze_one(workspace: "Workspace", analyzer: "Analyzer", media: "MediaFile",
+                computed: "Future | None" = None) -> dict[str, int]:
     """Run one analyzer on one file; its rows and the `analysis` record commit together.
 
     1. earlier rows of this analyzer for the file are cleared;
-    2. the analyzer writes its derived records;
+    2. the analyzer writes its derived records (for a background analyzer: stores what its
+       thread `computed`, whose error, if any, is raised here);
     3. the `analysis` row says done (or, after a rollback, failed with the error).
     """
     import json
@@ -162,7 +167,10 @@ def analyze_one(workspace: "Workspace", analyzer: "Analyzer", media: "MediaFile"
     conn.execute("BEGIN IMMEDIATE")
     try:
         analyzer.clear(media, workspace)                                     # 1
-        outcome = analyzer.analyze(media, workspace)                         # 2
+        if computed is None:
+            outcome = analyzer.analyze(media, workspace)                     # 2
+        else:
+            outcome = analyzer.store(media, computed.result(), workspace)
         status, error = "done", None
     except AnalysisError as exc:
         conn.execute("ROLLBACK")
@@ -194,25 +202,63 @@ def run_analysis(workspace: "Workspace", analyzers: list["Analyzer"], reanalyze:
     """Analyze every media file not yet done by each analyzer's current version.
 
     1. for each analyzer, list the files it still has to do;
-    2. analyze each file (one transaction per file and analyzer);
-    3. a failing file is recorded with its error and the run goes on.
+    2. background analyzers (speech) compute in one thread, file after file, while the others
+       (faces) work in this one: two cores busy instead of one;
+    3. analyze each file (one transaction per file and analyzer, always in this thread: a
+       background result is stored as soon as it is ready between foreground files);
+    4. a failing file is recorded with its error and the run goes on.
     """
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from analyzers.base import BackgroundAnalyzer
+
     report = AnalysisReport()
     failed_files: set[str] = set()
     done_files: set[str] = set()
-    for analyzer in analyzers:
-        for media in pending_media(workspace, analyzer, reanalyze):          # 1
-            if on_file:
-                on_file(analyzer.name, media)
-            try:
-                counts = analyze_one(workspace, analyzer, media)              # 2
-            except AnalysisFailed as exc:                                     # 3
-                failed_files.add(media.sha256)
-                report.errors.append({"media_sha256": media.sha256, "analyzer": analyzer.name, "error": str(exc)})
-                continue
-            done_files.add(media.sha256)
-            for key, value in counts.items():
-                report.counts[key] = report.counts.get(key, 0) + value
+
+    def analyze(analyzer: "Analyzer", media: "MediaFile", computed: "Future | None" = None) -> None:
+        if on_file:
+            on_file(analyzer.name, media)
+        try:
+            counts = analyze_one(workspace, analyzer, media, computed)
+        except AnalysisFailed as exc:                                                       # 4
+            failed_files.add(media.sha256)
+            report.errors.append({"media_sha256": media.sha256, "analyzer": analyzer.name, "error": str(exc)})
+            return
+        done_files.add(media.sha256)
+        for key, value in counts.items():
+            report.counts[key] = report.counts.get(key, 0) + value
+
+    background = [a for a in analyzers if isinstance(a, BackgroundAnalyzer)]
+    foreground = [a for a in analyzers if not isinstance(a, BackgroundAnalyzer)]
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svidok-analyze")
+    try:
+        jobs = deque((analyzer, media, _start(pool, analyzer, media, workspace))             # 1, 2
+                     for analyzer in background for media in pending_media(workspace, analyzer, reanalyze))
+        for analyzer in foreground:
+            for media in pending_media(workspace, analyzer, reanalyze):                      # 1
+                analyze(analyzer, media)                                                     # 3
+                while jobs and jobs[0][2].done():
+                    analyze(*jobs.popleft())
+        while jobs:
+            wait([jobs[0][2]])                  # outside the file's transaction: no lock held meanwhile
+            analyze(*jobs.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     report.failed = len(failed_files)
     report.analyzed = len(done_files - failed_files)
     return report
+
+
+def _start(pool: "ThreadPoolExecutor", analyzer: "BackgroundAnalyzer", media: "MediaFile",
+           workspace: "Workspace") -> "Future":
+    """Queue one background computation; an error while gathering its inputs becomes its result."""
+    from concurrent.futures import Future
+
+    try:
+        gathered = analyzer.gather(media, workspace)
+    except Exception as exc:  # recorded for this file when stored, like any analyzer error
+        failed: Future = Future()
+        failed.set_exception(exc)
+        return failed
+    return pool.submit(analyzer.compute, media, gathered)

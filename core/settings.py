@@ -93,6 +93,13 @@ class AnalyzeSettings:
         1, "Processes searching video frames for faces at the same time (1 = all in the analyzing process; "
         "2 is ~1.4-1.9x faster on 2 cores but forks the analyzing process, so it is opt-in)."
     )
+    face_embed_every: int = setting(
+        3, "In video, a face in the same place as one of the previous sampled frame is embedded only every Nth "
+        "sampled frame, or when its quality is clearly better than that face's best so far (1 = embed every face)."
+    )
+    face_mirror: bool = setting(
+        False, "Average each face embedding with that of its mirror image (2x embedding time, steadier distances)."
+    )
     face_landmarks: int = setting(5, "Landmark model used to align faces before embedding: 5 or 68 points.")
     face_small_image_side: int = setting(
         200, "Pictures whose short side is below this many pixels are enlarged before detection (0 = never)."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from analyzers.tracks import iou
 from analyzers.registry import default_analyzers
 from core.archive import Archive
 from core.pipeline import AnalysisFailed, analyze_one
+from core.settings import AnalyzeSettings
 from tests.analyzers.test_frames import FPS, write_video
 
 pytestmark = pytest.mark.models
@@ -48,7 +50,7 @@ def store(ws, path: Path) -> MediaFile:  # noqa: ANN001 - Workspace
 def test_video_gives_one_track_with_faces_crops_and_frames(fresh_workspace, tmp_path: Path) -> None:
     ws = fresh_workspace
     media = store(ws, write_video(tmp_path / "clip.mp4", walking_frames(3)))
-    counts = analyze_one(ws, FaceAnalyzer(), media)
+    counts = analyze_one(ws, FaceAnalyzer(replace(AnalyzeSettings(), face_embed_every=1)), media)
     faces = ws.conn.execute("SELECT id, time_s, box, quality, embedding, crop_sha256, frame_sha256, track_id,"
                             " model, model_version FROM face WHERE media_sha256 = ?", (media.sha256,)).fetchall()
     assert counts["faces"] == len(faces) >= 4
@@ -132,3 +134,38 @@ def test_worker_processes_and_focused_search_find_what_full_search_in_process_fi
         assert len(got) == len(want) == 1
         assert iou(got[0].box, want[0].box) > 0.7
         assert float(np.linalg.norm(got[0].embedding - want[0].embedding)) < 0.2
+
+
+def test_a_face_staying_in_place_is_embedded_every_nth_sampled_frame_and_stays_one_track(
+        fresh_workspace, tmp_path: Path) -> None:
+    video = write_video(tmp_path / "clip.mp4", walking_frames(4))
+    shipped = FaceOptions.from_settings(AnalyzeSettings())
+    assert shipped.embed_every == 3
+    every_frame = list(faces_in_frames(iter_frames(video, "video/mp4"), replace(shipped, embed_every=1)))
+    sparse = list(faces_in_frames(iter_frames(video, "video/mp4"), shipped))
+    assert [len(faces) for _, faces in sparse] == [len(faces) for _, faces in every_frame] == [1] * len(sparse)
+    embedded = [faces[0].embedding is not None for _, faces in sparse]
+    assert len(sparse) >= 6 and embedded[0] and sum(embedded) < len(embedded)
+    gaps = [i for i, e in enumerate(embedded) if e]
+    assert all(b - a <= 3 for a, b in zip(gaps, gaps[1:] + [len(embedded)]))      # never more than 2 skipped
+    for (_, want), (_, got) in zip(every_frame, sparse):
+        if got[0].embedding is not None:
+            assert float(np.linalg.norm(got[0].embedding - want[0].embedding)) < 1e-4
+
+    ws = fresh_workspace
+    counts = analyze_one(ws, FaceAnalyzer(), store(ws, video))
+    assert counts == {"faces": sum(embedded), "tracks": 1, "frames": sum(embedded)}
+    assert ws.conn.execute("SELECT COUNT(*) FROM face WHERE track_id IS NULL").fetchone()[0] == 0
+
+
+def test_a_scene_cut_ends_the_chains() -> None:
+    plan = ScanPlan(full_scan_every=4)
+    face = DetectedFace((10, 60, 60, 10), np.zeros(128, np.float32), FaceQuality(50, 100.0, 1.0, 0.8))
+    plan.focus(0.0, False)
+    plan.saw([face])
+    assert len(plan.chains) == 1 and plan.chains[0].since_embedded == 0
+    plan.focus(0.5, False)
+    plan.saw([DetectedFace(face.box, None, face.quality)])
+    assert plan.chains[0].since_embedded == 1
+    plan.focus(1.0, True)
+    assert plan.chains == ()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from analyzers.base import AnalysisError
-from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, DetectedFace, FaceModels, FaceOptions, Focus, detect_faces,
-                             load_image)
+from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, FaceQuality,
+                             Focus, detect_faces, follow, load_image)
 from analyzers.tracks import iou
 
 pytestmark = pytest.mark.models
@@ -140,3 +140,38 @@ def test_focused_search_still_finds_big_faces_anywhere() -> None:
     face = the_face(detect_faces(astronaut(), focus=Focus(())), ASTRONAUT_FACE)
     assert face.quality.size_px > 80
 
+
+
+def test_mirror_averaged_embedding_barely_changes_when_the_picture_is_mirrored() -> None:
+    image = astronaut()
+    mirrored = np.ascontiguousarray(image[:, ::-1])
+    mirrored_box = (ASTRONAUT_FACE[0], image.shape[1] - ASTRONAUT_FACE[3], ASTRONAUT_FACE[2],
+                    image.shape[1] - ASTRONAUT_FACE[1])
+
+    def gap(options: FaceOptions) -> float:
+        a = the_face(detect_faces(image, options), ASTRONAUT_FACE).embedding
+        b = the_face(detect_faces(mirrored, options), mirrored_box).embedding
+        return float(np.linalg.norm(a - b))
+
+    plain, averaged = gap(FaceOptions()), gap(FaceOptions(mirror=True))
+    assert averaged < plain / 2, (plain, averaged)
+
+
+def test_follow_pairs_boxes_with_the_chain_they_overlap_most() -> None:
+    left, right = Chain((0, 50, 50, 0)), Chain((0, 150, 50, 100))
+    got = follow([(0, 155, 50, 105), (60, 50, 110, 0), (2, 52, 52, 2)], (left, right))
+    assert got == [right, None, left]                       # the middle box overlaps nothing
+    assert follow([(0, 50, 50, 0), (1, 51, 51, 1)], (left,)) == [left, None]   # one box per chain
+
+
+def test_a_chain_is_due_every_nth_frame_or_for_a_clearly_better_face() -> None:
+    usual, better = FaceQuality(60, 80.0, 0.9, 0.60), FaceQuality(90, 150.0, 1.0, 0.90)
+    chain = Chain((0, 50, 50, 0)).then(DetectedFace((0, 50, 50, 0), np.zeros(128, np.float32), usual))
+    assert (chain.since_embedded, chain.best_quality) == (0, 0.60)
+    dues = []
+    for _ in range(6):
+        due = chain.due(usual, every=3)
+        dues.append(due)
+        chain = chain.then(DetectedFace(chain.box, np.zeros(128, np.float32) if due else None, usual))
+    assert dues == [False, False, True, False, False, True]
+    assert chain.due(better, every=3) and not Chain((0, 1, 1, 0), 0, 0.6).due(usual, every=3)
