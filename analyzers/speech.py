@@ -94,8 +94,10 @@ class WhisperBase(InferenceModel):
     licence: ClassVar[str] = "MIT"
 
     def _load(self) -> Any:
+        import tqdm
         from faster_whisper import WhisperModel
 
+        tqdm.tqdm.monitor_interval = 0      # no tqdm monitor thread: the face workers fork only while no thread runs
         files = _packaged_model_files()
         return WhisperModel("svidok-whisper-base", device="cpu", compute_type=self.params.get("compute_type", "int8"),
                             cpu_threads=self.params.get("cpu_threads", 2), files=files)

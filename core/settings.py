@@ -98,7 +98,7 @@ class AnalyzeSettings:
         "sampled frame, or when its quality is clearly better than that face's best so far (1 = embed every face)."
     )
     face_mirror: bool = setting(
-        False, "Average each face embedding with that of its mirror image (2x embedding time, steadier distances)."
+        True, "Average each face embedding with that of its mirror image (2x embedding time, steadier distances)."
     )
     face_landmarks: int = setting(5, "Landmark model used to align faces before embedding: 5 or 68 points.")
     face_small_image_side: int = setting(

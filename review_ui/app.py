@@ -1,11 +1,15 @@
 """The review UI application: routes, static files and security headers.
 
 `create_app(ws)` serves one opened workspace. Endpoints are `async` and run on the event loop
-thread, so the workspace's single SQLite connection is never used by two threads at once.
+thread, so the workspace's SQLite connection is never used by two threads at once; the audit
+entries of page views go through `app.state.audit_writer` (review_ui/audit_writer.py), whose
+worker thread has a connection of its own.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
@@ -14,7 +18,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.workspace import Workspace
+from core.workspace import DB_NAME, Workspace
+from review_ui.audit_writer import AuditWriter
 from review_ui.views import account, admin, cases, files, review
 
 STATIC = Path(__file__).parent / "static"
@@ -86,7 +91,14 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+@asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    app.state.audit_writer.close()
+
+
 def create_app(ws: Workspace) -> Starlette:
-    app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)])
+    app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.ws = ws
+    app.state.audit_writer = AuditWriter(ws.root / DB_NAME)
     return app

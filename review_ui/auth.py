@@ -31,7 +31,7 @@ def current_session(request: Request) -> Session | None:
 
 
 def wants_json(request: Request) -> bool:
-    return (request.query_params.get("format") == "json" or request.url.path.startswith("/api/")
+    return (request.query_params.get("format") == "json" or request.scope["path"].startswith("/api/")
             or "application/json" in request.headers.get("accept", ""))
 
 

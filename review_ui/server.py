@@ -29,7 +29,9 @@ def check_host(host: str, allow_remote: bool) -> bool:
 
 
 def serve(workspace_root: Path, host: str, port: int) -> None:
-    """Serve the UI for one workspace until stopped (Ctrl-C)."""
+    """Serve the UI for one workspace until stopped (Ctrl-C). uvicorn uses httptools and uvloop (C HTTP
+    parser and event loop, in the `ui` extra) when they are installed; its pure-Python h11/asyncio
+    fallback spends about 0.1 ms more CPU on each request (twice the cost of the HTTP layer)."""
     import uvicorn
 
     from core.workspace import Workspace

@@ -47,7 +47,8 @@ async def sighting(request: Request) -> Response:
     detail = load_sighting(ws, sid, with_references=allowed(user.role, "reference.view"))
     if detail is None:
         return error_page(request, 404, f"no sighting {sid}")
-    ws.audit.append(user.name, "sighting.view", f"sighting:{sid}", {"json": wants_json(request)})
+    viewed = request.app.state.audit_writer.append(user.name, "sighting.view", f"sighting:{sid}",
+                                                   {"json": wants_json(request)})
     visible = may_see_decisions(ws, sid, detail.status, user)
     prev_id, next_id = neighbours(ws, user, sid, detail.score)
     can_decide = (allowed(user.role, "sighting.decide") and detail.status == "pending"
@@ -56,9 +57,11 @@ async def sighting(request: Request) -> Response:
         "s": detail, "decisions": decisions_for(ws, sid) if visible else None, "decisions_hidden": not visible,
         "can_decide": can_decide, "prev_id": prev_id, "next_id": next_id,
         "features": FEATURES, "assessments": ASSESSMENTS}
-    data = {**plain(detail), "decisions": plain(context["decisions"]), "can_decide": can_decide,
-            "previous": prev_id, "next": next_id}
-    return page(request, "sighting.html", context, data=data)
+    response = page(request, "sighting.html", context, data=lambda: {
+        **plain(detail), "decisions": plain(context["decisions"]), "can_decide": can_decide,
+        "previous": prev_id, "next": next_id})
+    await viewed                      # the page goes out only once the view is on record
+    return response
 
 
 async def _decision_input(request: Request) -> dict[str, Any]:

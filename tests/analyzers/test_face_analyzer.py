@@ -169,3 +169,26 @@ def test_a_scene_cut_ends_the_chains() -> None:
     assert plan.chains[0].since_embedded == 1
     plan.focus(1.0, True)
     assert plan.chains == ()
+
+
+def test_no_worker_processes_are_forked_while_another_thread_runs(tmp_path: Path) -> None:
+    import multiprocessing
+    import threading
+
+    video = write_video(tmp_path / "clip.mp4", walking_frames(2))
+
+    def children_seen() -> bool:
+        seen = False
+        for _frame, _faces in faces_in_frames(iter_frames(video, "video/mp4"), FaceOptions(), workers=2):
+            seen |= bool(multiprocessing.active_children())
+        return seen
+
+    assert children_seen()                               # nothing else running: two forked workers
+    release = threading.Event()
+    other = threading.Thread(target=release.wait, name="speech-like")
+    other.start()
+    try:
+        assert not children_seen()                        # a thread runs (e.g. speech): all in this process
+    finally:
+        release.set()
+        other.join()

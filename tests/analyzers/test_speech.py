@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -79,6 +80,7 @@ def test_transcript_has_the_spoken_words_and_increasing_word_times() -> None:
     assert all(w.start <= w.end for w in words)
     assert all(a.start <= b.start for a, b in zip(words, words[1:]))
     assert words[-1].end <= transcript.duration_s + 0.5
+    assert not [t for t in threading.enumerate() if type(t).__name__ == "TMonitor"]   # tqdm's would block forking
 
 
 @pytest.mark.models
