@@ -91,7 +91,8 @@ class AnalyzeSettings:
     )
     face_workers: int = setting(
         1, "Processes searching video frames for faces at the same time (1 = all in the analyzing process; "
-        "2 is ~1.4-1.9x faster on 2 cores but forks the analyzing process, so it is opt-in)."
+        "2 forks the analyzing process, so it is opt-in, and is used only while no other thread runs: "
+        "`svidok analyze` transcribes in a thread beside the faces, which already keeps both cores busy)."
     )
     face_embed_every: int = setting(
         3, "In video, a face in the same place as one of the previous sampled frame is embedded only every Nth "
