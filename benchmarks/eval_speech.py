@@ -1,6 +1,6 @@
 """Speech benchmarks: WER/RTF, name recall with and without hotwords, search word forms.
 
-    .venv/bin/python benchmarks/eval_speech.py [--limit N] [--skip-baseline] [--skip-names]
+    .venv/bin/python benchmarks/eval_speech.py [--limit N] [--skip-baseline] [--skip-names] [--beams 5,1]
 
 1. WER and real-time factor on ../shared/data/speech (36 Ukrainian clips, 8 kHz FLAC, and the
    5 `recorded` Russian clips), language given as a configured source would: the plain
@@ -74,18 +74,19 @@ def baseline(path: Path, language: str) -> str:
     return " ".join(s.text.strip() for s in segments)
 
 
-def ours(path: Path, language: str) -> str:
-    return transcribe(path, language).text
+def ours(beam_size: int):  # noqa: ANN201 - a system: (path, language) -> text
+    options = SpeechOptions(beam_size=beam_size)
+    return lambda path, language: transcribe(path, language, options=options).text
 
 
-def wer_section(limit: int | None, skip_baseline: bool) -> None:
+def wer_section(limit: int | None, skip_baseline: bool, beams: list[int]) -> None:
     if not (SPEECH / "uk" / "transcripts.tsv").is_file():
         print("\n_WER: skipped, ../shared/data/speech is absent._")
         return
     data = clips(limit)
     audio_s = sum(load_audio(p, 3600).size / 16000 for p, *_ in data)
     model().loaded
-    systems = [("ours: VAD, no conditioning, guards", ours)]
+    systems = [(f"ours: VAD, no conditioning, guards, beam {beam}", ours(beam)) for beam in beams]
     if not skip_baseline:
         systems.insert(0, ("baseline: faster-whisper defaults, beam 5", baseline))
     print(f"\n### WER on {len(data)} clips ({audio_s:.0f} s of audio), whisper base int8, 2 CPU threads\n")
@@ -169,11 +170,13 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None, help="Only the first N Ukrainian clips.")
     parser.add_argument("--skip-baseline", action="store_true", help="Do not run the plain baseline.")
     parser.add_argument("--skip-names", action="store_true", help="Skip the festival name section.")
+    parser.add_argument("--beams", default=str(SpeechOptions().beam_size),
+                        help="Comma-separated beam sizes to measure our transcription at (default: the setting's).")
     args = parser.parse_args()
     search_section()
     if not args.skip_names:
         names_section()
-    wer_section(args.limit, args.skip_baseline)
+    wer_section(args.limit, args.skip_baseline, [int(b) for b in args.beams.split(",")])
 
 
 if __name__ == "__main__":
