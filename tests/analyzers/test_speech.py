@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -81,6 +82,7 @@ def test_transcript_has_the_spoken_words_and_increasing_word_times() -> None:
     assert all(a.start <= b.start for a, b in zip(words, words[1:]))
     assert words[-1].end <= transcript.duration_s + 0.5
     assert not [t for t in threading.enumerate() if type(t).__name__ == "TMonitor"]   # tqdm's would block forking
+    assert os.environ.get("GOMP_SPINCOUNT")      # CTranslate2's OpenMP threads do not spin on the faces' core
 
 
 @pytest.mark.models
