@@ -1,7 +1,8 @@
 """1:N identification on LFW (../shared/data/faces/lfw-dev) through Svidok's real code paths.
 
 For a seeded sample of identities with >= 3 images: a person, a consent and ONE enrolled
-reference photo (the first that passes the reference checks). Their other photos (probes)
+reference photo (the first that passes the reference checks; `--references N` enrolls up to N,
+as a family giving several photos would). Their other photos (probes)
 and a sample of single-image identities (distractors) are ingested as archive media,
 analyzed by the real `FaceAnalyzer`, then `run_match` queues sightings. Reported per face
 threshold (the sightings' stored normalised distance is re-thresholded, which is what a run
@@ -16,7 +17,7 @@ at that threshold would queue):
 The same is run on a video-grade copy of the archive (each photo 100x100 px, JPEG quality 35;
 references stay as the families give them).
 
-    .venv/bin/python benchmarks/eval_identification.py --limit 60 --distractors 300
+    .venv/bin/python benchmarks/eval_identification.py --limit 60 --distractors 300 [--references N] [--face-jitter N]
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def degrade(path: Path, folder: Path) -> Path:
     return out
 
 
-def run(data: Sample, workdir: Path, video_grade: bool, threshold: float) -> Outcome:
+def run(data: Sample, workdir: Path, video_grade: bool, threshold: float, face_jitter: int | None = None,
+        references: int = 1) -> Outcome:
     from analyzers.face_analyzer import FaceAnalyzer
     from collectors.local_files import LocalFiles
     from core.pipeline import run_analysis, run_collector
@@ -89,6 +91,8 @@ def run(data: Sample, workdir: Path, video_grade: bool, threshold: float) -> Out
     import dataclasses
 
     settings = dataclasses.replace(settings, match=dataclasses.replace(settings.match, face_threshold=threshold))
+    if face_jitter is not None:
+        settings = dataclasses.replace(settings, analyze=dataclasses.replace(settings.analyze, face_jitter=face_jitter))
     ws = Workspace.create(workdir / ("video" if video_grade else "photo"), settings)
     copies = workdir / "copies"
     copies.mkdir(exist_ok=True)
@@ -99,13 +103,16 @@ def run(data: Sample, workdir: Path, video_grade: bool, threshold: float) -> Out
         pid = add_person(ws, PersonInput(identity.replace("_", " ")))
         add_consent(ws, ConsentInput(pid, "benchmark", "self", "2024-01-01"))
         person_of[pid] = identity
-        for i, photo in enumerate(photos):
+        taken: list[Path] = []
+        for photo in photos:
+            if len(taken) == references:
+                break
             result = enroll(ws, pid, [photo], EnrollOptions())[0]
             if result.status == "accepted":
-                reference_of[identity] = result.reference_id
-                rest = photos[:i] + photos[i + 1:]
-                break
-        else:
+                reference_of.setdefault(identity, result.reference_id)
+                taken.append(photo)
+        rest = [photo for photo in photos if photo not in taken]
+        if not taken or not rest:
             continue
         out.enrolled += 1
         for probe in rest:
@@ -160,6 +167,11 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=300, help="Single-image identities as distractors.")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--no-video-grade", action="store_true", help="Skip the 100x100 JPEG q35 copy.")
+    parser.add_argument("--references", type=int, default=1,
+                        help="Reference photos enrolled per person (the first that pass the checks; the rest are "
+                             "probes; ranked search uses the first).")
+    parser.add_argument("--face-jitter", type=int, default=None,
+                        help="Re-samplings per archived face embedding (analyze.face_jitter; default: the setting's).")
     args = parser.parse_args()
     if not LFW.is_dir():
         sys.exit(f"{LFW} is absent (evaluation data is not part of the repository)")
@@ -169,7 +181,7 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for video in ([False] if args.no_video_grade else [False, True]):
         with tempfile.TemporaryDirectory() as tmp:
-            out = run(data, Path(tmp), video, max(THRESHOLDS))
+            out = run(data, Path(tmp), video, max(THRESHOLDS), args.face_jitter, args.references)
         for t in THRESHOLDS:
             m = metrics(out, t)
             print(f"| {'video-grade 100px q35' if video else 'photos'} | {t:.2f} | {out.enrolled} | {m['probes']} | "
