@@ -38,7 +38,7 @@ from analyzers.frames import load_image
 from core.settings import AnalyzeSettings
 
 __all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "Chain", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
-           "Focus", "detect_faces", "follow", "iou", "load_image"]
+           "Focus", "detect_faces", "follow", "iou", "load_image", "slow_build_note"]
 
 FACE_MODEL = "dlib_face_recognition_resnet_model_v1"
 try:
@@ -210,6 +210,16 @@ class FaceModels(InferenceModel):
         stage_seconds["detect"] += found - started
         stage_seconds["embed"] += time.perf_counter() - found
         return sorted(faces, key=lambda f: -f.quality.score)
+
+
+def slow_build_note() -> str | None:
+    """A one-line notice when the installed dlib has no BLAS (face embeddings ~4x slower), else None."""
+    import dlib
+
+    if dlib.DLIB_USE_BLAS:
+        return None
+    return ("note: this dlib has no BLAS, so face embeddings run about 4x slower; "
+            "`bash scripts/dlib_with_blas.sh .venv/bin/python` builds a faster one (see README)")
 
 
 def _one_blas_thread() -> None:

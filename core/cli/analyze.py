@@ -26,6 +26,11 @@ def analyze(cc: CommandContext, reanalyze: bool) -> None:
     with cc.workspace() as ws:
         analyzers = default_analyzers()
         total = sum(len(pending_media(ws, a, reanalyze)) for a in analyzers)
+        if total and any(a.name == "faces" for a in analyzers):
+            from analyzers.faces import slow_build_note
+
+            if note := slow_build_note():
+                stderr.print(note)
         with cc.progress() as progress:
             task = progress.add_task("analyzing", total=total)
 

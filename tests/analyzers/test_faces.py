@@ -167,6 +167,16 @@ def test_dlib_built_with_openblas_runs_it_on_one_thread() -> None:
     assert ctypes.CDLL("libopenblas.so.0").openblas_get_num_threads() == 1
 
 
+def test_a_dlib_without_blas_is_pointed_out_and_one_with_it_is_not() -> None:
+    import dlib
+
+    from analyzers.faces import slow_build_note
+
+    note = slow_build_note()
+    assert (note is None) == bool(dlib.DLIB_USE_BLAS)
+    assert note is None or "scripts/dlib_with_blas.sh" in note
+
+
 def test_focused_search_still_finds_big_faces_anywhere() -> None:
     face = the_face(detect_faces(astronaut(), focus=Focus(())), ASTRONAUT_FACE)
     assert face.quality.size_px > 80
