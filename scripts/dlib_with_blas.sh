@@ -48,8 +48,7 @@ if ! ls "$cache"/dlib-*.whl >/dev/null 2>&1; then
 fi
 
 "$PY" -m pip uninstall --quiet --yes dlib-bin                                                  # 4
-"$PY" -m pip install --quiet --no-deps --force-reinstall "$cache"/dlib-*.whl
-if has_blas && "$PY" - <<'EOF'
+if "$PY" -m pip install --quiet --no-deps --force-reinstall "$cache"/dlib-*.whl && has_blas && "$PY" - <<'EOF'
 import warnings
 import numpy as np
 import dlib
