@@ -1,3 +1,3 @@
 """Analyzers: turn archived media into derived records (frames, faces, tracks, transcripts)."""
 
-from core import offline  # noqa: F401 - model libraries must not phone home
+from svidok.foundation import offline  # noqa: F401 - model libraries must not phone home

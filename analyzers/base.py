@@ -5,7 +5,7 @@
 `InferenceModel` owns one model: lazy loading (once per process, via `shared()`), its name,
 version and licence, and `predict()`. Subclasses implement only `_load` and `_predict`.
 
-`Analyzer` adds derived records for one media file. `core.pipeline.run_analysis` calls it
+`Analyzer` adds derived records for one media file. `svidok.pipeline.run_analysis` calls it
 for every media file that this analyzer's current version has not yet done, records success
 or the error in the `analysis` table, and goes on with the next file. A `BackgroundAnalyzer`
 (speech) computes in a thread while the others (faces) work, so the two use both cores. Every derived record
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from core.workspace import Workspace
+    from svidok.foundation.workspace import Workspace
 
 
 class AnalysisError(Exception):

@@ -25,17 +25,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from analyzers.base import AnalysisOutcome, Analyzer, MediaFile
-from analyzers import faces as face_search
-from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, Focus,
+from svidok.analyzers.base import AnalysisOutcome, Analyzer, MediaFile
+from svidok.analyzers import faces as face_search
+from svidok.analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, Focus,
                              detect_faces, follow)
-from analyzers.frames import Frame, FrameOptions, iter_frames
-from analyzers.tracks import Track, TrackedFace, link_tracks
-from core.clock import utc_now
-from core.settings import AnalyzeSettings
+from svidok.analyzers.frames import Frame, FrameOptions, iter_frames
+from svidok.analyzers.tracks import Track, TrackedFace, link_tracks
+from svidok.foundation.clock import utc_now
+from svidok.foundation.settings import AnalyzeSettings
 
 if TYPE_CHECKING:
-    from core.workspace import Workspace
+    from svidok.foundation.workspace import Workspace
 
 CROP_MARGIN = 0.3          # crop = box grown by this fraction of its size on every side
 JPEG_QUALITY = 90

@@ -33,9 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from analyzers.base import InferenceModel
-from analyzers.frames import load_image
-from core.settings import AnalyzeSettings
+from svidok.analyzers.base import InferenceModel
+from svidok.analyzers.frames import load_image
+from svidok.foundation.settings import AnalyzeSettings
 
 __all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "Chain", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
            "Focus", "detect_faces", "follow", "iou", "load_image", "slow_build_note"]

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from analyzers.base import AnalysisError
-from core.mime import sniff
-from core.settings import AnalyzeSettings
+from svidok.analyzers.base import AnalysisError
+from svidok.foundation.mime import sniff
+from svidok.foundation.settings import AnalyzeSettings
 
 log = logging.getLogger(__name__)
 

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from analyzers.base import Analyzer
+from svidok.analyzers.base import Analyzer
 
 
 def default_analyzers() -> list[Analyzer]:
     """Instantiate the analyzers; imports are lazy so `svidok --help` stays fast."""
     analyzers: list[Analyzer] = []
     # Each analyzer module registers itself here with one line:
-    from analyzers.face_analyzer import FaceAnalyzer
+    from svidok.analyzers.face_analyzer import FaceAnalyzer
 
     analyzers.append(FaceAnalyzer())
-    from analyzers.speech_analyzer import SpeechAnalyzer
+    from svidok.analyzers.speech_analyzer import SpeechAnalyzer
 
     analyzers.append(SpeechAnalyzer())
     return analyzers

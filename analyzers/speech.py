@@ -22,11 +22,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from analyzers.base import AnalysisError, InferenceModel
-from analyzers.speech_guards import clean_segments
+from svidok.analyzers.base import AnalysisError, InferenceModel
+from svidok.analyzers.speech_guards import clean_segments
 
 if TYPE_CHECKING:
-    from core.settings import AnalyzeSettings
+    from svidok.foundation.settings import AnalyzeSettings
 
 SAMPLE_RATE = 16000
 OPENMP_SPIN_COUNT = "10000"      # libgomp's default 300,000 spins keep an idle thread on a core
@@ -175,7 +175,7 @@ def hotword_prompt(hotwords: list[str] | None, max_chars: int) -> str | None:
 
     A bag of words, not the names as phrases: given "Петренко Александр Иванович" verbatim, Whisper
     takes a clip that starts with exactly those words for text it has already written and skips
-    them (seen on core/demo_assets/captive_ru.ogg); sorted single words do not trigger that.
+    them (seen on svidok/demo/assets/captive_ru.ogg); sorted single words do not trigger that.
     """
     kept: dict[str, str] = {}                    # names in the order given decide what fits
     for name in hotwords or []:

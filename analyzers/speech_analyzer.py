@@ -16,11 +16,11 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from analyzers.base import AnalysisOutcome, BackgroundAnalyzer, MediaFile
+from svidok.analyzers.base import AnalysisOutcome, BackgroundAnalyzer, MediaFile
 
 if TYPE_CHECKING:
-    from analyzers.speech import SpeechOptions, Transcript
-    from core.workspace import Workspace
+    from svidok.analyzers.speech import SpeechOptions, Transcript
+    from svidok.foundation.workspace import Workspace
 
 LANGUAGES = ("ru", "uk")
 
@@ -49,7 +49,7 @@ class SpeechAnalyzer(BackgroundAnalyzer):
     accepts: ClassVar[tuple[str, ...]] = ("video", "audio")
 
     def gather(self, media: MediaFile, workspace: "Workspace") -> SpeechJob:
-        from analyzers.speech import SpeechOptions
+        from svidok.analyzers.speech import SpeechOptions
 
         settings = workspace.settings.analyze
         language, language_source = source_language(media, workspace)                    # 1
@@ -57,13 +57,13 @@ class SpeechAnalyzer(BackgroundAnalyzer):
         return SpeechJob(SpeechOptions.from_settings(settings), language, language_source, hotwords)
 
     def compute(self, media: MediaFile, gathered: SpeechJob) -> Transcribed:
-        from analyzers.speech import transcribe
+        from svidok.analyzers.speech import transcribe
 
         job = gathered
         return Transcribed(job, transcribe(media.path, job.language, job.hotwords, job.options))  # 3
 
     def store(self, media: MediaFile, computed: Transcribed, workspace: "Workspace") -> AnalysisOutcome:
-        from analyzers.speech import model
+        from svidok.analyzers.speech import model
 
         transcript, job = computed.transcript, computed.job
         if not transcript.has_audio:

@@ -7,7 +7,7 @@ stripped (a stem keeps at least 3 letters). A query is stemmed the same way and 
 "Петренко", "Петренка" and "Петренкові". Measured against plain words and the trigram
 tokenizer in docs/BENCHMARKS.md (## Speech).
 
-The table `text_index` (core/schema.py) is kept in sync in two halves: SQL triggers queue
+The table `text_index` (svidok/foundation/schema.py) is kept in sync in two halves: SQL triggers queue
 every new or edited item and transcript segment in `text_index_pending` and delete the index
 row of a deleted one; `sync()` stems the queued rows. `search()` syncs first, so callers never
 see a stale index.

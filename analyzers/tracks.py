@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from analyzers.faces import DetectedFace, iou
+from svidok.analyzers.faces import DetectedFace, iou
 
 __all__ = ["Track", "TrackOptions", "TrackedFace", "iou", "link_tracks", "representative_embedding"]
 

@@ -1,7 +1,7 @@
 """Analysis throughput: seconds of footage analyzed per wall-clock second, and peak memory.
 
 Two generated clips (H.264, 960x540, 25 fps, AAC 16 kHz mono audio of near-continuous Russian
-speech: the two demo clips core/demo_assets/*.ogg in a loop with 1.5 s pauses):
+speech: the two demo clips svidok/demo/assets/*.ogg in a loop with 1.5 s pauses):
 - talking head: 5 minutes of the astronaut portrait (skimage) nodding a few pixels: the
   static-interview case frame sampling is built for;
 - multi-face: 1 minute of three moving faces (the portrait, mirrored and tinted copies) with
@@ -39,11 +39,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from analyzers import faces as faces_module  # noqa: E402
-from analyzers.face_analyzer import faces_in_frames  # noqa: E402
-from analyzers.faces import FaceModels, FaceOptions  # noqa: E402
-from analyzers.frames import FrameOptions, SamplingStats, iter_frames  # noqa: E402
-from core.settings import AnalyzeSettings  # noqa: E402
+from svidok.analyzers import faces as faces_module  # noqa: E402
+from svidok.analyzers.face_analyzer import faces_in_frames  # noqa: E402
+from svidok.analyzers.faces import FaceModels, FaceOptions  # noqa: E402
+from svidok.analyzers.frames import FrameOptions, SamplingStats, iter_frames  # noqa: E402
+from svidok.foundation.settings import AnalyzeSettings  # noqa: E402
 
 FPS, WIDTH, HEIGHT = 25, 960, 540
 
@@ -101,7 +101,7 @@ def speech_track(seconds: float) -> tuple[np.ndarray, str]:
     """16 kHz float32 speech and its language: the 36 distinct Ukrainian clips of the shared data
     set one after another (no repeats up to ~700 s), else the two demo clips in a loop (repeated
     text makes Whisper fall back to sampling, so that variant overstates transcription time)."""
-    from analyzers.speech import SAMPLE_RATE, load_audio
+    from svidok.analyzers.speech import SAMPLE_RATE, load_audio
 
     total = int(seconds * SAMPLE_RATE)
     files, language = sorted(SHARED_SPEECH.glob("*/*.flac")), "uk"
@@ -160,7 +160,7 @@ def time_speech(path: Path, settings: AnalyzeSettings, beam_size: int) -> float:
     """Seconds to transcribe the clip (the model is loaded before the timing starts)."""
     from dataclasses import replace
 
-    from analyzers.speech import SpeechOptions, model, transcribe
+    from svidok.analyzers.speech import SpeechOptions, model, transcribe
 
     options = replace(SpeechOptions.from_settings(settings), beam_size=beam_size)
     model(options.cpu_threads).loaded
@@ -173,10 +173,10 @@ def time_speech(path: Path, settings: AnalyzeSettings, beam_size: int) -> float:
 
 def time_pipeline(path: Path, seconds: float, language: str) -> tuple[float, dict[str, int]]:
     """Wall seconds of `run_analysis` with the default analyzers on the clip, in a fresh workspace."""
-    from collectors.local_files import LocalFiles
-    from core.pipeline import run_analysis, run_collector
-    from core.settings import Settings
-    from core.workspace import Workspace
+    from svidok.collectors.local_files import LocalFiles
+    from svidok.pipeline import run_analysis, run_collector
+    from svidok.foundation.settings import Settings
+    from svidok.foundation.workspace import Workspace
 
     settings = Settings()
     settings = replace(settings, analyze=replace(settings.analyze, speech_default_language=language))
@@ -184,7 +184,7 @@ def time_pipeline(path: Path, seconds: float, language: str) -> tuple[float, dic
         ws = Workspace.create(Path(tmp) / "ws", settings)
         try:
             run_collector(ws, LocalFiles([path]))
-            from analyzers.registry import default_analyzers
+            from svidok.analyzers.registry import default_analyzers
 
             started = time.perf_counter()
             analysis = run_analysis(ws, default_analyzers())

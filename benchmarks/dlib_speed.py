@@ -41,7 +41,7 @@ def median_ms(work: Callable[[], object], per: int = 1) -> float:
 def main() -> None:
     import dlib
 
-    from analyzers.faces import FaceModels
+    from svidok.analyzers.faces import FaceModels
 
     models = FaceModels.shared().loaded                 # as analysis loads them (BLAS held to one thread)
     rng = np.random.default_rng(0)

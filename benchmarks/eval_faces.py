@@ -36,8 +36,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
 
-from analyzers.faces import FaceOptions, detect_faces  # noqa: E402
-from core.settings import AnalyzeSettings  # noqa: E402
+from svidok.analyzers.faces import FaceOptions, detect_faces  # noqa: E402
+from svidok.foundation.settings import AnalyzeSettings  # noqa: E402
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "lfw-dev"
 Embedder = Callable[[np.ndarray], "np.ndarray | None"]
@@ -101,7 +101,7 @@ def svidok_embedder(options: FaceOptions) -> Embedder:
 
 
 def embed_all(names: list[str], embed: Embedder, degrade: bool) -> dict[str, np.ndarray | None]:
-    from analyzers.faces import load_image
+    from svidok.analyzers.faces import load_image
 
     out = {}
     for name in names:

@@ -33,7 +33,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.store import sha256_file  # noqa: E402
+from svidok.foundation.store import sha256_file  # noqa: E402
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "lfw-dev" / "images"
 THRESHOLDS = (0.45, 0.50, 0.52, 0.55, 0.60)
@@ -76,15 +76,15 @@ def degrade(path: Path, folder: Path) -> Path:
 
 def run(data: Sample, workdir: Path, video_grade: bool, threshold: float, face_jitter: int | None = None,
         references: int = 1) -> Outcome:
-    from analyzers.face_analyzer import FaceAnalyzer
-    from collectors.local_files import LocalFiles
-    from core.pipeline import run_analysis, run_collector
-    from core.settings import Settings
-    from core.workspace import Workspace
-    from matching.face_matcher import ranked_search
-    from matching.persons import ConsentInput, PersonInput, add_consent, add_person
-    from matching.references import EnrollOptions, enroll
-    from matching.sightings import list_sightings, run_match
+    from svidok.analyzers.face_analyzer import FaceAnalyzer
+    from svidok.collectors.local_files import LocalFiles
+    from svidok.pipeline import run_analysis, run_collector
+    from svidok.foundation.settings import Settings
+    from svidok.foundation.workspace import Workspace
+    from svidok.matching.face_matcher import ranked_search
+    from svidok.matching.persons import ConsentInput, PersonInput, add_consent, add_person
+    from svidok.matching.references import EnrollOptions, enroll
+    from svidok.matching.sightings import list_sightings, run_match
 
     start, out = time.perf_counter(), Outcome()
     settings = Settings()

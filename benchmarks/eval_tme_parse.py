@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from parsel import Selector  # noqa: E402
 
-from collectors.tme_parse import TmePost, parse_media, parse_page  # noqa: E402
+from svidok.collectors.tme_parse import TmePost, parse_media, parse_page  # noqa: E402
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "telegram"
 CORE_FIELDS = ("id", "created_at", "text", "text_exact", "views", "edited", "author")

@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from matching.vector_index import DIM, FaceIndex  # noqa: E402
+from svidok.matching.vector_index import DIM, FaceIndex  # noqa: E402
 
 
 def make_matrix(path: Path, n: int, dtype: np.dtype, seed: int = 7) -> np.ndarray:

@@ -27,15 +27,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from core.clock import utc_now  # noqa: E402
-from core.workspace import Workspace  # noqa: E402
+from svidok.foundation.clock import utc_now  # noqa: E402
+from svidok.foundation.workspace import Workspace  # noqa: E402
 
 PASSWORD = "benchmark password 0123"
 
 
 def seed(ws: Workspace, n_sightings: int, n_clients: int) -> None:
     """Persons, posts, media rows and `n_sightings` pending candidate sightings, in bulk."""
-    from review_ui.users import add_user
+    from svidok.cases.users import add_user
 
     now, rng = utc_now(), random.Random(7)
     conn = ws.conn
@@ -126,7 +126,7 @@ def main() -> None:
             seed(ws, args.sightings, args.clients)
             print(f"seeded {args.sightings:,} sightings in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "core.cli", "serve", "--workspace", str(root), "--port",
+        server = subprocess.Popen([sys.executable, "-m", "svidok.cli", "serve", "--workspace", str(root), "--port",
                                    str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
         try:
             base = f"http://127.0.0.1:{port}"

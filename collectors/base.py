@@ -4,8 +4,8 @@
 
 A collector reads one source and yields what it found: `ItemRecord`s (posts, pages, files
 with their media) and `CollectProblem`s (one per thing it could not read). It never writes
-to the database itself: `core.pipeline.run_collector` stores each item through
-`core.archive.Archive`, so every collector gets the same idempotency, hashing and audit.
+to the database itself: `svidok.pipeline.run_collector` stores each item through
+`svidok.foundation.archive.Archive`, so every collector gets the same idempotency, hashing and audit.
 A collector that can resume keeps its position with `checkpoint()`; the pipeline saves it
 after the items before it are committed.
 """
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from core.archive import ItemRecord
+from svidok.foundation.archive import ItemRecord
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
 
-from collectors.base import Collector, CollectProblem
-from core.archive import ItemRecord, MediaRecord
-from core.mime import sniff
-from core.store import sha256_file
+from svidok.collectors.base import Collector, CollectProblem
+from svidok.foundation.archive import ItemRecord, MediaRecord
+from svidok.foundation.mime import sniff
+from svidok.foundation.store import sha256_file
 
 ACCEPTED = ("image", "video", "audio")
 

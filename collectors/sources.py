@@ -22,13 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from core.pipeline import CollectReport
-    from core.workspace import Workspace
+    from svidok.pipeline import CollectReport
+    from svidok.foundation.workspace import Workspace
 
 COLLECTORS: dict[str, str] = {
-    "telegram-web": "collectors.tme_web:run_source",
-    "telegram": "core.cli.collect_telegram:run_source",
-    "video": "core.cli.collect_video:run_source",
+    "telegram-web": "svidok.collectors.tme_web:run_source",
+    "telegram": "svidok.cli.collect_telegram:run_source",
+    "video": "svidok.cli.collect_video:run_source",
 }
 LANGUAGES = ("ru", "uk")
 

@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from collectors.base import Collector, CollectProblem
-from core.archive import ItemRecord, MediaRecord, MediaStatus
+from svidok.collectors.base import Collector, CollectProblem
+from svidok.foundation.archive import ItemRecord, MediaRecord, MediaStatus
 
 # media_type in the export -> (role, acceptable MIME major types)
 MEDIA_TYPES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -27,9 +27,9 @@ from typing import Any, Protocol
 from telethon.errors import FloodWaitError, RPCError
 from telethon.tl import types
 
-from collectors.base import CollectProblem, Collector
-from collectors.telethon_media import MediaDownloader, describe_media
-from core.archive import ItemRecord, MediaRecord, MediaStatus
+from svidok.collectors.base import CollectProblem, Collector
+from svidok.collectors.telethon_media import MediaDownloader, describe_media
+from svidok.foundation.archive import ItemRecord, MediaRecord, MediaStatus
 
 log = logging.getLogger(__name__)
 SOURCE_KIND = "telegram"

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 from telethon.errors import FileReferenceExpiredError, FloodWaitError, RPCError
 from telethon.tl import types
 
-from core.archive import MediaRecord, MediaStatus
+from svidok.foundation.archive import MediaRecord, MediaStatus
 
 if TYPE_CHECKING:
-    from collectors.telethon_channel import TelegramSource
+    from svidok.collectors.telethon_channel import TelegramSource
 
 log = logging.getLogger(__name__)
 

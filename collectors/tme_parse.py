@@ -19,7 +19,7 @@ from urllib.parse import urljoin
 
 from parsel import Selector, SelectorList
 
-from core.clock import to_utc_iso
+from svidok.foundation.clock import to_utc_iso
 
 _BG_URL = re.compile(r"background-image:\s*url\(['\"]?(.*?)['\"]?\)")
 _SPACES = re.compile(r"[ \t\r\n\f\v]+")

@@ -1,6 +1,6 @@
 """The Scrapy side of `collectors/tme_web.py`: one crawl of one channel's t.me/s pages.
 
-Runs in a child process (`python -m collectors.tme_spider JOB_JSON`; Twisted's reactor can
+Runs in a child process (`python -m svidok.collectors.tme_spider JOB_JSON`; Twisted's reactor can
 start only once per process). Pages are read newest first; each page's media are
 downloaded (written as `.part`, renamed when whole) before the page is announced and the
 next, older page is requested. Events go to stdout, one JSON object per line:
@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 
 import scrapy
 
-from collectors.tme_parse import TmePost, parse_page
+from svidok.collectors.tme_parse import TmePost, parse_page
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -207,7 +207,7 @@ def scrapy_settings(job: CrawlJob) -> dict[str, Any]:
         "DOWNLOAD_TIMEOUT": job.timeout_s, "DOWNLOAD_MAXSIZE": job.max_bytes, "DOWNLOAD_WARNSIZE": 0,
         "DOWNLOAD_FAIL_ON_DATALOSS": True, "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
         "LOG_LEVEL": "WARNING",
-        "DOWNLOADER_MIDDLEWARES": {"collectors.tme_spider._Backoff": 540},
+        "DOWNLOADER_MIDDLEWARES": {"svidok.collectors.tme_spider._Backoff": 540},
     }
 
 

@@ -1,14 +1,14 @@
 """Collect a channel's public web preview (`https://t.me/s/<channel>`) with Scrapy.
 
     TmeWebCollector.collect()            (this process, yields ItemRecords to the pipeline)
-        └─ python -m collectors.tme_spider  (a child process running one Scrapy crawl)
+        └─ python -m svidok.collectors.tme_spider  (a child process running one Scrapy crawl)
               TmeSpider: page -> parse -> download its media -> emit page -> older page ...
 
 Why a child process: Twisted's reactor can start only once per process, and one CLI run or
 test session may collect many channels. The child prints one JSON event per line on stdout
 (`page`, `problem`, `end`) and leaves downloaded media as complete files in a temporary
 folder (written as `.part`, renamed when whole); the parent turns each page's posts into
-`ItemRecord`s, newest first, and `core.pipeline.run_collector` stores them, so storing,
+`ItemRecord`s, newest first, and `svidok.pipeline.run_collector` stores them, so storing,
 idempotency, checkpoints and crash safety are the pipeline's. The child dies with its parent.
 
 Resuming: the checkpoint is the archived id range `{"newest", "oldest", "reached_start"}`.
@@ -30,16 +30,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from collectors.base import Collector, CollectProblem
-from collectors.tme_parse import TmePost
-from collectors.tme_spider import CrawlJob
-from core.archive import Archive, ItemRecord, MediaRecord, MediaStatus
-from core.workspace import Workspace
+from svidok.collectors.base import Collector, CollectProblem
+from svidok.collectors.tme_parse import TmePost
+from svidok.collectors.tme_spider import CrawlJob
+from svidok.foundation.archive import Archive, ItemRecord, MediaRecord, MediaStatus
+from svidok.foundation.workspace import Workspace
 
 KNOWN_WINDOW = 300  # recent posts whose stored media are not fetched again
 
 if TYPE_CHECKING:
-    from core.pipeline import CollectReport
+    from svidok.pipeline import CollectReport
 
 
 def _die_with_parent() -> None:
@@ -107,7 +107,7 @@ class TmeWebCollector(Collector):
             job = self._job(tmp)
             log = Path(tmp) / "crawl.log"
             with log.open("w") as err:
-                proc = subprocess.Popen([sys.executable, "-m", "collectors.tme_spider", json.dumps(asdict(job))],
+                proc = subprocess.Popen([sys.executable, "-m", "svidok.collectors.tme_spider", json.dumps(asdict(job))],
                                         stdout=subprocess.PIPE, stderr=err, text=True, encoding="utf-8",
                                         preexec_fn=_die_with_parent, cwd=Path(__file__).resolve().parents[1])
             try:
@@ -193,6 +193,6 @@ def collector_for_source(workspace: Workspace, source: Any) -> TmeWebCollector:
 
 def run_source(workspace: Workspace, source: Any) -> "CollectReport":
     """The `collect --all` runner for `kind = "telegram-web"` sources."""
-    from core.pipeline import run_collector
+    from svidok.pipeline import run_collector
 
     return run_collector(workspace, collector_for_source(workspace, source), actor="cli:collect-all")

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from collectors.base import CollectProblem, Collector
-from collectors.hls import DownloadError, Fetch, download, download_hls, resolve_playlist
-from collectors.page_capture import PageCapture, PageError, capture_page
-from core.archive import ItemRecord, MediaRecord
+from svidok.collectors.base import CollectProblem, Collector
+from svidok.collectors.hls import DownloadError, Fetch, download, download_hls, resolve_playlist
+from svidok.collectors.page_capture import PageCapture, PageError, capture_page
+from svidok.foundation.archive import ItemRecord, MediaRecord
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from core.workspace import Workspace
-    from matching.persons import Person
+    from svidok.foundation.workspace import Workspace
+    from svidok.matching.persons import Person
 
 
 @dataclass

@@ -24,14 +24,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matching.base import Candidate, Matcher
-from matching.references import load_references
-from matching.vector_index import FaceIndex, load_face_index
+from svidok.matching.base import Candidate, Matcher
+from svidok.matching.references import load_references
+from svidok.matching.vector_index import FaceIndex, load_face_index
 
 if TYPE_CHECKING:
-    from core.settings import MatchSettings
-    from core.workspace import Workspace
-    from matching.persons import Person
+    from svidok.foundation.settings import MatchSettings
+    from svidok.foundation.workspace import Workspace
+    from svidok.matching.persons import Person
 
 CURVE_WIDTH = 0.10 / math.log(9)          # 0.9 at threshold − 0.10, 0.1 at threshold + 0.10
 SQL_BATCH = 500

@@ -21,13 +21,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from matching.base import Candidate, Matcher
-from matching.names import WORD, NameParts, merge_parts, name_key, split_name, word_similarity
+from svidok.matching.base import Candidate, Matcher
+from svidok.matching.names import WORD, NameParts, merge_parts, name_key, split_name, word_similarity
 
 if TYPE_CHECKING:
-    from core.settings import MatchSettings
-    from core.workspace import Workspace
-    from matching.persons import Person
+    from svidok.foundation.settings import MatchSettings
+    from svidok.foundation.workspace import Workspace
+    from svidok.matching.persons import Person
 
 NEAR = 3
 FULL_BASE, FULL_GAIN, SURNAME_ONLY = 0.60, 0.35, 0.45

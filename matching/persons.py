@@ -16,10 +16,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from core.clock import utc_now
+from svidok.foundation.clock import utc_now
 
 if TYPE_CHECKING:
-    from core.workspace import Workspace
+    from svidok.foundation.workspace import Workspace
 
 CATEGORIES = ("serviceman", "civilian", "child")
 SCOPES = ("identification", "court", "share-icrc", "share-ombudsman", "publication")
@@ -158,7 +158,7 @@ def searchable_person_ids(ws: "Workspace") -> list[int]:
 
 def revoke_consent(ws: "Workspace", consent_id: int, actor: str = "cli") -> RevocationReport:
     """Revoke a consent and remove every biometric trace that rests on it."""
-    from matching import vector_index
+    from svidok.matching import vector_index
 
     conn = ws.conn
     conn.execute("PRAGMA secure_delete = ON")

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from core.clock import utc_now
-from matching.persons import PersonError, active_consent, check_date, get_person, sweep_orphan_references
+from svidok.foundation.clock import utc_now
+from svidok.matching.persons import PersonError, active_consent, check_date, get_person, sweep_orphan_references
 
 if TYPE_CHECKING:
-    from analyzers.faces import DetectedFace
-    from core.workspace import Workspace
+    from svidok.analyzers.faces import DetectedFace
+    from svidok.foundation.workspace import Workspace
 
 
 MIN_DETECTION_CONFIDENCE = 0.4     # dlib HOG score; below it a second "face" is usually a badge or pattern
@@ -83,15 +83,15 @@ def _enroll_one(ws: "Workspace", person_id: int, consent_id: int, photo: Path,
 
 def reference_face_options(ws: "Workspace"):  # noqa: ANN201 - analyzers.faces.FaceOptions
     """The archive's face options, with the reference jitter and no size floor (checked here)."""
-    from analyzers.faces import FaceOptions
+    from svidok.analyzers.faces import FaceOptions
 
     base = FaceOptions.from_settings(ws.settings.analyze)
     return dataclasses.replace(base, jitter=ws.settings.match.reference_jitter, min_size=1)
 
 
 def _pick_face(ws: "Workspace", photo: Path, number: int | None) -> tuple["DetectedFace | None", str | None]:
-    from analyzers.base import AnalysisError
-    from analyzers.faces import detect_faces, load_image
+    from svidok.analyzers.base import AnalysisError
+    from svidok.analyzers.faces import detect_faces, load_image
 
     if not photo.is_file():
         return None, "file not found"
@@ -117,7 +117,7 @@ def _detection_confidence(image, box: tuple[int, int, int, int]) -> float:  # no
     """dlib's HOG score for one detected box, re-run on the box grown by half its size."""
     import cv2
 
-    from analyzers.faces import FaceModels
+    from svidok.analyzers.faces import FaceModels
 
     top, right, bottom, left = box
     side = max(1, bottom - top)
@@ -130,7 +130,7 @@ def _detection_confidence(image, box: tuple[int, int, int, int]) -> float:  # no
 
 def _store(ws: "Workspace", person_id: int, consent_id: int, photo: Path, face: "DetectedFace",
            options: EnrollOptions) -> int:
-    from analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION
+    from svidok.analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION
 
     with ws.conn:
         ws.conn.execute("BEGIN IMMEDIATE")

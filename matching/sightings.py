@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from core.clock import utc_now
-from matching.base import Candidate, Matcher
-from matching.persons import Person, list_persons, searchable_person_ids, sweep_orphan_references
+from svidok.foundation.clock import utc_now
+from svidok.matching.base import Candidate, Matcher
+from svidok.matching.persons import Person, list_persons, searchable_person_ids, sweep_orphan_references
 
 if TYPE_CHECKING:
-    from core.workspace import Workspace
+    from svidok.foundation.workspace import Workspace
 
 REFRESHABLE = ("pending", "withdrawn")
 STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "conflict")
@@ -57,8 +57,8 @@ class Sighting:
 
 
 def default_matchers(ws: "Workspace") -> list[Matcher]:
-    from matching.face_matcher import FaceMatcher
-    from matching.name_matcher import NameMatcher
+    from svidok.matching.face_matcher import FaceMatcher
+    from svidok.matching.name_matcher import NameMatcher
 
     return [FaceMatcher(ws.settings.match), NameMatcher(ws.settings.match)]
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from core.workspace import Workspace
+    from svidok.foundation.workspace import Workspace
 
 DIM = 128
 CHUNK_ROWS = 262_144

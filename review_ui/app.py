@@ -18,9 +18,9 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from core.workspace import DB_NAME, Workspace
-from review_ui.audit_writer import AuditWriter
-from review_ui.views import account, admin, cases, files, review
+from svidok.foundation.workspace import DB_NAME, Workspace
+from svidok.review_ui.audit_writer import AuditWriter
+from svidok.review_ui.views import account, admin, cases, files, review
 
 STATIC = Path(__file__).parent / "static"
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; media-src 'self';"
@@ -36,7 +36,7 @@ SECURITY_HEADERS = [
 
 
 def routes() -> list[Route | Mount]:
-    """Every route; each endpoint carries the permission it checks (see review_ui/roles.py)."""
+    """Every route; each endpoint carries the permission it checks (see cases/roles.py)."""
     return [
         Route("/", account.home),
         Route("/login", account.login_page, methods=["GET"]),

@@ -9,7 +9,7 @@ and are committed together by the next transaction (group commit): one flush ser
 and each entry is still durable before its page is sent. Only the COMMIT runs in the thread: a
 worker doing the Python part of each append would wait for the busy event loop's GIL at every
 step. The hash chain stays intact: each transaction starts with BEGIN IMMEDIATE and reads the
-chain's tip inside it, like every other writer (core/audit.py). The transaction is never left
+chain's tip inside it, like every other writer (svidok/foundation/audit.py). The transaction is never left
 open across an `await`, so a write on the workspace's connection waits at most for one COMMIT.
 
 Entries that must share a transaction with other writes (decisions, cases) keep using
@@ -26,8 +26,8 @@ from typing import Any
 
 import sqlite_utils
 
-from core.audit import AuditLog
-from core.workspace import connect
+from svidok.foundation.audit import AuditLog
+from svidok.foundation.workspace import connect
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
-from review_ui.roles import allowed
-from review_ui.users import Session, session_for
+from svidok.cases.roles import allowed
+from svidok.cases.users import Session, session_for
 
 SESSION_COOKIE = "svidok_session"
 LOGIN_CSRF_COOKIE = "svidok_login_csrf"

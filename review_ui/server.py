@@ -34,8 +34,8 @@ def serve(workspace_root: Path, host: str, port: int) -> None:
     fallback spends about 0.1 ms more CPU on each request (twice the cost of the HTTP layer)."""
     import uvicorn
 
-    from core.workspace import Workspace
-    from review_ui.app import create_app
+    from svidok.foundation.workspace import Workspace
+    from svidok.review_ui.app import create_app
 
     ws = Workspace.open(workspace_root)
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from core.workspace import Workspace
+from svidok.foundation.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -38,7 +38,7 @@ def fresh_workspace(workspace_path: Path):
 @pytest.fixture
 def run_cli(workspace_path: Path) -> Callable[..., Result]:
     """Run `svidok ARGS --workspace <tmp ws>` in-process; returns click's Result."""
-    from core.cli.main import main
+    from svidok.cli.main import main
 
     def run(*args: str, input: str | None = None, workspace: bool = True) -> Result:
         argv = ["--workspace", str(workspace_path), *args] if workspace else list(args)
@@ -66,7 +66,7 @@ def svidok_subprocess(workspace_path: Path):
 
     def run(*args: str, **kwargs) -> subprocess.CompletedProcess:
         env = {**os.environ, "SVIDOK_WORKSPACE": str(workspace_path)}
-        return subprocess.run([sys.executable, "-m", "core.cli", *args], env=env, capture_output=True, text=True,
+        return subprocess.run([sys.executable, "-m", "svidok.cli", *args], env=env, capture_output=True, text=True,
                               cwd=REPO, **kwargs)
 
     return run

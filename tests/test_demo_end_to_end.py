@@ -26,7 +26,7 @@ CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
 def svidok(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "core.cli", *args], cwd=REPO, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "svidok.cli", *args], cwd=REPO, capture_output=True, text=True,
                           input=input, timeout=900)
 
 
@@ -65,8 +65,8 @@ def test_person_not_enrolled_raises_nothing(demo):
 
 @pytest.fixture(scope="module")
 def ui(demo):
-    from core.workspace import Workspace
-    from review_ui.app import create_app
+    from svidok.foundation.workspace import Workspace
+    from svidok.review_ui.app import create_app
 
     with Workspace.open(Path(demo["workspace"])) as ws, serving(create_app(ws)) as url:
         yield url

@@ -9,10 +9,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from review_ui.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, guard
-from review_ui.render import error_page, page
-from review_ui.roles import home_for
-from review_ui.users import (UserError, begin_login, end_session, finish_login, start_session, update_settings,
+from svidok.review_ui.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, guard
+from svidok.review_ui.render import error_page, page
+from svidok.cases.roles import home_for
+from svidok.cases.users import (UserError, begin_login, end_session, finish_login, start_session, update_settings,
                              verify_password)
 
 
@@ -62,7 +62,7 @@ async def login(request: Request) -> Response:
 
 
 def _gettext(request: Request):  # noqa: ANN202 - gettext callable
-    from review_ui.i18n import pick_language, translations
+    from svidok.review_ui.i18n import pick_language, translations
 
     return translations(pick_language(request.headers.get("accept-language"))).gettext
 

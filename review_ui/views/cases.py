@@ -5,12 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from review_ui.auth import guard, wants_json
-from review_ui.cases import (CaseError, add_note, attach, attachable, case_sighting_ids, get_case, list_cases,
+from svidok.review_ui.auth import guard, wants_json
+from svidok.cases.case import (CaseError, add_note, attach, attachable, case_sighting_ids, get_case, list_cases,
                              open_case, timeline)
-from review_ui.export import ExportError, export_case
-from review_ui.recipients import RECIPIENTS, RecipientError
-from review_ui.render import error_page, page
+from svidok.cases.export import ExportError, export_case
+from svidok.cases.recipients import RECIPIENTS, RecipientError
+from svidok.review_ui.render import error_page, page
 
 
 @guard("case.view")

@@ -9,8 +9,8 @@ import re
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from review_ui.auth import guard
-from review_ui.render import error_page
+from svidok.review_ui.auth import guard
+from svidok.review_ui.render import error_page
 
 SHA = re.compile(r"^[0-9a-f]{64}$")
 NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Content-Disposition": "inline"}

@@ -8,12 +8,12 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from review_ui.auth import guard, wants_json
-from review_ui.decisions import (ASSESSMENTS, FEATURES, DecisionError, decisions_for, has_decided,
+from svidok.review_ui.auth import guard, wants_json
+from svidok.cases.decisions import (ASSESSMENTS, FEATURES, DecisionError, decisions_for, has_decided,
                                  may_see_decisions, record_decision)
-from review_ui.render import error_page, page, plain
-from review_ui.roles import allowed
-from review_ui.sightings import QueueFilter, load_sighting, neighbours, pending_queue
+from svidok.review_ui.render import error_page, page, plain
+from svidok.cases.roles import allowed
+from svidok.cases.sightings import QueueFilter, load_sighting, neighbours, pending_queue
 
 PAGE_SIZE = 50
 

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzers.base import MediaFile
-from analyzers.face_analyzer import FaceAnalyzer, ScanPlan, faces_in_frames
-from analyzers.faces import DetectedFace, FaceOptions, FaceQuality
-from analyzers.frames import iter_frames
-from analyzers.tracks import iou
-from analyzers.registry import default_analyzers
-from core.archive import Archive
-from core.pipeline import AnalysisFailed, analyze_one
-from core.settings import AnalyzeSettings
+from svidok.analyzers.base import MediaFile
+from svidok.analyzers.face_analyzer import FaceAnalyzer, ScanPlan, faces_in_frames
+from svidok.analyzers.faces import DetectedFace, FaceOptions, FaceQuality
+from svidok.analyzers.frames import iter_frames
+from svidok.analyzers.tracks import iou
+from svidok.analyzers.registry import default_analyzers
+from svidok.foundation.archive import Archive
+from svidok.pipeline import AnalysisFailed, analyze_one
+from svidok.foundation.settings import AnalyzeSettings
 from tests.analyzers.test_frames import FPS, write_video
 
 pytestmark = pytest.mark.models

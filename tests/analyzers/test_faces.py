@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzers.base import AnalysisError
-from analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, FaceQuality,
+from svidok.analyzers.base import AnalysisError
+from svidok.analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, FaceQuality,
                              Focus, detect_faces, follow, load_image)
-from analyzers.tracks import iou
+from svidok.analyzers.tracks import iou
 
 pytestmark = pytest.mark.models
 
@@ -170,7 +170,7 @@ def test_dlib_built_with_openblas_runs_it_on_one_thread() -> None:
 def test_a_dlib_without_blas_is_pointed_out_and_one_with_it_is_not() -> None:
     import dlib
 
-    from analyzers.faces import slow_build_note
+    from svidok.analyzers.faces import slow_build_note
 
     note = slow_build_note()
     assert (note is None) == bool(dlib.DLIB_USE_BLAS)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzers.base import AnalysisError
-from analyzers.frames import FrameOptions, SamplingStats, dhash, hamming, iter_frames, load_image
+from svidok.analyzers.base import AnalysisError
+from svidok.analyzers.frames import FrameOptions, SamplingStats, dhash, hamming, iter_frames, load_image
 
 FPS = 25
 
@@ -179,7 +179,7 @@ def test_cheap_thumbnail_matches_a_full_conversion(tmp_path: Path) -> None:
     import av
     import cv2
 
-    from analyzers.frames import THUMB, thumbnail
+    from svidok.analyzers.frames import THUMB, thumbnail
 
     video = write_video(tmp_path / "odd.mp4", [coffee((330, 250))] * 3)   # width not a multiple of 32
     with av.open(str(video)) as container:

@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analyzers.base import AnalysisError, MediaFile
-from analyzers.speech import Segment, SpeechOptions, Word, transcribe
-from analyzers.speech_analyzer import SpeechAnalyzer
-from analyzers.speech_guards import clean_segments, loop_free_indices, normalise
-from core.archive import Archive, ItemRecord, MediaRecord
-from core.pipeline import analyze_one
+from svidok.analyzers.base import AnalysisError, MediaFile
+from svidok.analyzers.speech import Segment, SpeechOptions, Word, transcribe
+from svidok.analyzers.speech_analyzer import SpeechAnalyzer
+from svidok.analyzers.speech_guards import clean_segments, loop_free_indices, normalise
+from svidok.foundation.archive import Archive, ItemRecord, MediaRecord
+from svidok.pipeline import analyze_one
 from tests.analyzers.test_frames import static_frames, write_video
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "speech"
@@ -164,7 +164,7 @@ def test_cli_transcribe_json_without_a_workspace(run_cli, workspace_path: Path) 
 
 
 def test_improbable_hotword_run_is_dropped_but_a_spoken_name_kept() -> None:
-    from analyzers.speech_guards import drop_unlikely_hotwords
+    from svidok.analyzers.speech_guards import drop_unlikely_hotwords
 
     words = [Word(0, 1, " Меня", 0.9), Word(1, 2, " зовут", 0.9), Word(2, 3, " Коваленко", 0.62),
              Word(3, 4, " есть", 0.8), Word(4, 5, " Александр", 0.4), Word(5, 6, " Петренко.", 0.01)]
@@ -180,7 +180,7 @@ def test_a_name_given_verbatim_as_hotword_is_not_skipped() -> None:
 
 
 def test_speech_skipped_for_the_prompt_is_noticed() -> None:
-    from analyzers.speech import hotword_prompt, skipped_speech
+    from svidok.analyzers.speech import hotword_prompt, skipped_speech
 
     jumped = Segment(0.0, 8.7, "36-я отдельная", [Word(0.0, 1.38, " 36", 0.0), Word(1.38, 4.44, "-я", 0.5)])
     assert skipped_speech([jumped]) and not skipped_speech([seg("Меня зовут Петренко")])

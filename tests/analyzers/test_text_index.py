@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from analyzers.text_index import fts_query, search, stem, sync
-from core.archive import Archive, ItemRecord
+from svidok.analyzers.text_index import fts_query, search, stem, sync
+from svidok.foundation.archive import Archive, ItemRecord
 
 
 def add_segment(ws, text: str, start: float = 12.5, sha: str = "ab" * 32) -> int:  # noqa: ANN001

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analyzers.faces import DetectedFace, FaceQuality
-from analyzers.tracks import TrackedFace, iou, link_tracks, representative_embedding
+from svidok.analyzers.faces import DetectedFace, FaceQuality
+from svidok.analyzers.tracks import TrackedFace, iou, link_tracks, representative_embedding
 
 
 def person(seed: int) -> np.ndarray:

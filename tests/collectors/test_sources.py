@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.sources import COLLECTORS, SourcesError, load_sources, runner_for
+from svidok.collectors.sources import COLLECTORS, SourcesError, load_sources, runner_for
 from tests.collectors.fake_tme_server import FakeTelegram
 from tests.collectors.test_tme_web import guard  # noqa: F401 - fixture: no request may leave 127.0.0.1
 

@@ -21,10 +21,10 @@ from telethon.extensions import BinaryReader
 from telethon.tl import types
 from telethon.utils import get_input_location
 
-from collectors.telethon_channel import ChannelOptions, TelethonChannelCollector, known_items
-from core.cli.collect_telegram import DOWNLOADS, collect_channels
-from core.archive import Archive
-from core.pipeline import run_collector
+from svidok.collectors.telethon_channel import ChannelOptions, TelethonChannelCollector, known_items
+from svidok.cli.collect_telegram import DOWNLOADS, collect_channels
+from svidok.foundation.archive import Archive
+from svidok.pipeline import run_collector
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -251,8 +251,8 @@ def test_failing_channel_is_reported_and_others_go_on(fresh_workspace, telegram)
 def test_cli_needs_api_credentials_and_keeps_session_private(fresh_workspace, monkeypatch):
     from click.testing import CliRunner
 
-    from collectors.telethon_client import TelethonSource
-    from core.cli.collect_telegram import telegram_command
+    from svidok.collectors.telethon_client import TelethonSource
+    from svidok.cli.collect_telegram import telegram_command
 
     monkeypatch.delenv("SVIDOK_COLLECT_TELEGRAM_API_ID", raising=False)
     result = CliRunner().invoke(telegram_command, ["warnews", "--workspace", str(fresh_workspace.root), "--json"])

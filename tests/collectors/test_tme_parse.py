@@ -8,7 +8,7 @@ import re
 import pytest
 from parsel import Selector
 
-from collectors.tme_parse import TmePost, parse_media, parse_page, parse_views
+from svidok.collectors.tme_parse import TmePost, parse_media, parse_page, parse_views
 
 
 @pytest.mark.parametrize("shown, views", [("2", 2), ("1.2K", 1200), ("436.6K", 436600), ("3.1M", 3100000),

@@ -158,7 +158,7 @@ def test_guard_sees_requests_to_other_hosts(fresh_workspace, run_json, guard):
 def test_kill_mid_download_then_rerun_loses_and_duplicates_nothing(fresh_workspace, workspace_path, site, tmp_path):
     site.stall["C.jpg"] = 30          # page 3's photo hangs half-sent: the run is killed there
     env = {**os.environ, "SVIDOK_WORKSPACE": str(workspace_path)}
-    argv = [sys.executable, "-m", "core.cli", "collect", "telegram-web", "testchan", "--base-url", site.base, "--json"]
+    argv = [sys.executable, "-m", "svidok.cli", "collect", "telegram-web", "testchan", "--base-url", site.base, "--json"]
     proc = subprocess.Popen(argv, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.time() + 60
     while not any(r.startswith("/file/C.jpg") for r in site.requests) and time.time() < deadline:

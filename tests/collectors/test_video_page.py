@@ -18,8 +18,8 @@ import av
 import numpy as np
 import pytest
 
-from collectors.video_page import VideoOptions
-from core.cli.collect_video import collect_videos, video_options
+from svidok.collectors.video_page import VideoOptions
+from svidok.cli.collect_video import collect_videos, video_options
 
 DURATION = 3.0
 CHROMIUM = Path("/usr/bin/chromium")
@@ -217,7 +217,7 @@ def test_cli_reports_bad_urls_as_json(fresh_workspace):
 
     from click.testing import CliRunner
 
-    from core.cli.collect_video import video_command
+    from svidok.cli.collect_video import video_command
 
     result = CliRunner().invoke(video_command, ["ftp://example/x", "--workspace", str(fresh_workspace.root), "--json"])
     assert result.exit_code == 1

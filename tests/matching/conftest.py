@@ -63,7 +63,7 @@ def archive_photo(run_json, path: Path, note: str | None = None) -> str:
 
 def insert_faces(ws, media_sha256: str, image_path: Path) -> list[int]:  # noqa: ANN001 - Workspace
     """Write face + one-face track rows straight from detect_faces (what the analyzer stores)."""
-    from analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, detect_faces, load_image
+    from svidok.analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, detect_faces, load_image
 
     ids = []
     with ws.conn:

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.workspace import Workspace
+from svidok.foundation.workspace import Workspace
 
 pytestmark = pytest.mark.models
 

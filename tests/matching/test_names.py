@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.settings import MatchSettings
-from matching.name_matcher import Text, find_mentions, person_names, supporting_reasons, tokenize
-from matching.names import name_key, split_name, transliterate
-from matching.persons import Person
+from svidok.foundation.settings import MatchSettings
+from svidok.matching.name_matcher import Text, find_mentions, person_names, supporting_reasons, tokenize
+from svidok.matching.names import name_key, split_name, transliterate
+from svidok.matching.persons import Person
 
 PETRENKO = Person(name="Олександр Петренко", name_variants=["Александр Петренко"], born="1990-03-14",
                   unit="72 ОМБр", disappeared_at="Мар'їнка", id=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.workspace import Workspace
+from svidok.foundation.workspace import Workspace
 from tests.matching.conftest import archive_photo, insert_faces
 
 pytestmark = pytest.mark.models
@@ -37,7 +37,7 @@ def test_revocation_cascade_leaves_no_trace(run_json, person_with_consent, photo
         assert ws.conn.execute("SELECT count(*) FROM reference").fetchone()[0] == 0
         assert not (ws.root / ref_path).exists()
         statuses = {s.media_sha256: (s.status, s.evidence_note) for s in
-                    __import__("matching.sightings", fromlist=["x"]).list_sightings(ws)}
+                    __import__("svidok.matching.sightings", fromlist=["x"]).list_sightings(ws)}
         assert statuses[kept][0] == "withdrawn"
         assert statuses[other][0] == "confirmed" and "revoked" in statuses[other][1]
         entry = next(e for e in ws.audit.entries() if e["action"] == "consent.revoke")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.workspace import Workspace
+from svidok.foundation.workspace import Workspace
 from tests.matching.conftest import add_transcript, archive_photo, insert_faces
 
 pytestmark = pytest.mark.models

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 
-from matching.vector_index import cache_dir, load_face_index
+from svidok.matching.vector_index import cache_dir, load_face_index
 
 
 def _add_faces(ws, vectors: np.ndarray) -> list[int]:  # noqa: ANN001
@@ -43,8 +43,8 @@ def test_search_is_exact_and_cache_follows_the_database(fresh_workspace) -> None
 
 
 def test_nearest_is_exact_when_the_answer_lies_beyond_the_first_block(monkeypatch) -> None:
-    from matching import vector_index
-    from matching.vector_index import FaceIndex
+    from svidok.matching import vector_index
+    from svidok.matching.vector_index import FaceIndex
 
     monkeypatch.setattr(vector_index, "CHUNK_ROWS", 100)      # the candidate bound comes from rows 0-99
     rng = np.random.default_rng(7)

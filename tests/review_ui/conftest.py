@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from core.clock import utc_now
-from core.workspace import Workspace
-from review_ui.users import add_user
+from svidok.foundation.clock import utc_now
+from svidok.foundation.workspace import Workspace
+from svidok.cases.users import add_user
 from tests.factories import jpeg_bytes, mp4_bytes
 
 PASSWORD = "correct horse battery staple"
@@ -136,10 +136,10 @@ def quick_argon2(monkeypatch):
     """Real argon2id hashes with test-sized cost parameters (the defaults take ~0.5 s per hash here)."""
     from argon2 import PasswordHasher
 
-    import review_ui.users
+    import svidok.cases.users
 
-    monkeypatch.setattr(review_ui.users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
-    review_ui.users._dummy_hash.cache_clear()
+    monkeypatch.setattr(svidok.cases.users, "HASHER", PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1))
+    svidok.cases.users._dummy_hash.cache_clear()
 
 
 @pytest.fixture
@@ -163,7 +163,7 @@ def csrf_of(client) -> str:
 
 @pytest.fixture
 def app(seeded):
-    from review_ui.app import create_app
+    from svidok.review_ui.app import create_app
 
     return create_app(seeded.ws)
 

@@ -9,14 +9,14 @@ from urllib.parse import urljoin, urlparse
 
 import pytest
 
-from review_ui.cases import open_case
+from svidok.cases.case import open_case
 from tests.review_ui.conftest import PASSWORD, login
 
 A, R, C, AD = "analyst", "rev1", "officer", "admin"
 EVERYONE = {A, R, C, AD}
 
 # (method, path template, form data, users allowed). Written out by hand on purpose: it is the
-# specification the permission table in review_ui/roles.py must meet.
+# specification the permission table in cases/roles.py must meet.
 MATRIX = [
     ("GET", "/queue", None, {A, R, AD}),
     ("GET", "/api/queue", None, {A, R, AD}),

@@ -5,8 +5,8 @@ import sqlite3
 
 import pytest
 
-from core.workspace import DB_NAME, Workspace
-from review_ui.audit_writer import AuditWriter
+from svidok.foundation.workspace import DB_NAME, Workspace
+from svidok.review_ui.audit_writer import AuditWriter
 
 
 def test_concurrent_views_are_group_committed_into_one_valid_chain(tmp_path):

@@ -19,7 +19,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 @pytest.fixture
 def server(seeded):
-    from review_ui.app import create_app
+    from svidok.review_ui.app import create_app
 
     with serving(create_app(seeded.ws)) as url:
         yield url

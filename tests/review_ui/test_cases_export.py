@@ -10,9 +10,9 @@ from pathlib import Path
 import bagit
 import pytest
 
-from review_ui.cases import CaseError, add_note, attach, open_case, timeline
-from review_ui.decisions import record_decision
-from review_ui.users import check_password, get_user
+from svidok.cases.case import CaseError, add_note, attach, open_case, timeline
+from svidok.cases.decisions import record_decision
+from svidok.cases.users import check_password, get_user
 
 
 def _confirm(seeded, sid):
@@ -32,7 +32,7 @@ def test_user_add_cli(run_json, run_cli, workspace_path):
     assert isinstance(made["id"], int) and "password" not in made
     generated = run_json("user", "add", "taras", "--role", "case-officer")
     assert len(generated["password"]) >= 16
-    from core.workspace import Workspace
+    from svidok.foundation.workspace import Workspace
 
     with Workspace.open(workspace_path) as ws:
         assert check_password(ws, "taras", generated["password"]).user.role == "case-officer"
@@ -96,7 +96,7 @@ def test_cli_export_for_icrc_is_consent_filtered_and_valid(seeded, run_json, tmp
 
 
 def test_identification_only_recipient_gets_no_reference_photos(seeded, tmp_path):
-    from review_ui.export import export_case
+    from svidok.cases.export import export_case
 
     _confirm(seeded, seeded.sightings["video"])
     case, _ = open_case(seeded.ws, seeded.person, None, "officer")
@@ -122,7 +122,7 @@ def test_export_is_refused_without_the_recipients_consent_scope(seeded, run_cli,
 
 
 def test_altered_evidence_is_not_exported(seeded, tmp_path):
-    from review_ui.export import ExportError, export_case
+    from svidok.cases.export import ExportError, export_case
 
     _confirm(seeded, seeded.sightings["video"])
     case, _ = open_case(seeded.ws, seeded.person, None, "officer")

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from review_ui.decisions import DecisionError, decisions_for, record_decision, resolve_conflict
-from review_ui.sightings import QueueFilter, pending_queue
-from review_ui.users import get_user
+from svidok.cases.decisions import DecisionError, decisions_for, record_decision, resolve_conflict
+from svidok.cases.sightings import QueueFilter, pending_queue
+from svidok.cases.users import get_user
 
 
 def _user(seeded, name):

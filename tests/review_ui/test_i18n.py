@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from review_ui.i18n import LOCALES, translations
+from svidok.review_ui.i18n import LOCALES, translations
 
 UI = Path(__file__).resolve().parents[2] / "review_ui"
 LITERAL = re.compile(r'_\("((?:[^"\\]|\\.)*)"\)')

@@ -1,0 +1,189 @@
+"""`svidok person ...`, `svidok consent ...`, `svidok enroll`: missing persons, consent, references."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from svidok.cli.base import CommandContext, CommandError, common_options, stderr
+
+
+@click.group()
+def person() -> None:
+    """Missing persons searched for in the archive."""
+
+
+@person.command("add")
+@click.option("--name", required=True, help="Full name as the family gives it.")
+@click.option("--name-variant", "variants", multiple=True, help="Another spelling (Russian, Latin, ...); repeatable.")
+@click.option("--born", default=None, help="Date of birth, YYYY-MM-DD.")
+@click.option("--category", type=click.Choice(["serviceman", "civilian", "child"]), default=None, help="Who the person is.")
+@click.option("--unit", default=None, help="Military unit (e.g. '72 ОМБр'), a supporting reason in name matching.")
+@click.option("--disappeared-on", default=None, help="Date of disappearance, YYYY-MM-DD.")
+@click.option("--disappeared-at", default=None, help="Place of disappearance (town), a supporting reason.")
+@click.option("--register-number", default=None, help="Register or case number.")
+@click.option("--notes", default="", help="Free notes.")
+@common_options
+def person_add(cc: CommandContext, name: str, variants: tuple[str, ...], born: str | None, category: str | None,
+               unit: str | None, disappeared_on: str | None, disappeared_at: str | None,
+               register_number: str | None, notes: str) -> None:
+    """Record a missing person.
+
+    Example:
+
+        svidok person add --name "Олександр Петренко" --name-variant "Александр Петренко" --born 1990-03-14 --category serviceman --unit "72 ОМБр" --json
+    """
+    from svidok.matching.persons import PersonInput, add_person
+
+    data = PersonInput(name, list(variants), born, category, unit, disappeared_on, disappeared_at, register_number, notes)
+    with cc.workspace() as ws:
+        person_id = add_person(ws, data)
+    cc.emit({"id": person_id}, lambda d: stderr.print(f"person {d['id']} recorded"))
+
+
+@person.command("list")
+@common_options
+def person_list(cc: CommandContext) -> None:
+    """List missing persons with their consent state and reference count.
+
+    Example:
+
+        svidok person list --json
+    """
+    from svidok.matching.persons import list_persons, searchable_person_ids
+
+    with cc.workspace() as ws:
+        searchable = set(searchable_person_ids(ws))
+        out = []
+        for p in list_persons(ws):
+            refs = ws.conn.execute("SELECT count(*) FROM reference WHERE person_id = ?", (p.id,)).fetchone()[0]
+            out.append({**p.as_dict(), "searchable": p.id in searchable, "references": refs})
+
+    def show(data: list[dict]) -> None:
+        table = Table("id", "name", "born", "category", "consent", "references")
+        for r in data:
+            table.add_row(str(r["id"]), r["name"], r["born"] or "", r["category"] or "",
+                          "active" if r["searchable"] else "none", str(r["references"]))
+        stderr.print(table)
+
+    cc.emit(out, show)
+
+
+@person.command("show")
+@click.argument("person_id", type=int)
+@common_options
+def person_show(cc: CommandContext, person_id: int) -> None:
+    """Show one person with consents, reference count and candidate sightings.
+
+    Example:
+
+        svidok person show 1 --json
+    """
+    from svidok.matching.persons import consents_of, get_person
+    from svidok.matching.sightings import list_sightings
+
+    with cc.workspace() as ws:
+        data = get_person(ws, person_id).as_dict()
+        data["consents"] = consents_of(ws, person_id)
+        data["references"] = ws.conn.execute("SELECT count(*) FROM reference WHERE person_id = ?",
+                                             (person_id,)).fetchone()[0]
+        data["sightings"] = [s.as_dict() for s in list_sightings(ws, person_id=person_id)]
+    cc.emit(data)
+
+
+@click.group()
+def consent() -> None:
+    """Consent given by a family to search for a person."""
+
+
+@consent.command("add")
+@click.argument("person_id", type=int)
+@click.option("--given-by", required=True, help="Who gave consent.")
+@click.option("--relation", required=True, help="Their relation to the person (mother, wife, ...).")
+@click.option("--date", "given_on", required=True, help="Date consent was given, YYYY-MM-DD.")
+@click.option("--scope", default="identification", show_default=True,
+              help="Comma-separated: identification, court, share-icrc, share-ombudsman, publication.")
+@click.option("--document", default=None, help="Reference to the signed consent document.")
+@common_options
+def consent_add(cc: CommandContext, person_id: int, given_by: str, relation: str, given_on: str, scope: str,
+                document: str | None) -> None:
+    """Record consent for a person; scope `identification` allows enrolling photos and matching.
+
+    Example:
+
+        svidok consent add 1 --given-by "Марія Петренко" --relation mother --date 2024-05-01 --scope identification,court --json
+    """
+    from svidok.matching.persons import ConsentInput, add_consent
+
+    scopes = [s.strip() for s in scope.split(",") if s.strip()]
+    with cc.workspace() as ws:
+        consent_id = add_consent(ws, ConsentInput(person_id, given_by, relation, given_on, scopes, document))
+    cc.emit({"id": consent_id}, lambda d: stderr.print(f"consent {d['id']} recorded"))
+
+
+@consent.command("revoke")
+@click.argument("consent_id", type=int)
+@common_options
+def consent_revoke(cc: CommandContext, consent_id: int) -> None:
+    """Revoke a consent: delete its reference photos and embeddings, withdraw unreviewed
+    sightings that rest on them, mark confirmed ones (kept as evidence).
+
+    Example:
+
+        svidok consent revoke 3 --json
+    """
+    from svidok.matching.persons import revoke_consent
+
+    with cc.workspace() as ws:
+        report = revoke_consent(ws, consent_id)
+
+    def show(data: dict) -> None:
+        r = data["removed"]
+        stderr.print(f"removed {r['references']} reference(s), {r['files']} photo file(s), {r['embeddings']} "
+                     f"embedding(s); withdrew {r['sightings_withdrawn']} sighting(s); marked {r['confirmed_marked']} "
+                     "confirmed sighting(s)")
+
+    cc.emit({"removed": asdict(report)}, show)
+
+
+@click.command()
+@click.argument("person_id", type=int)
+@click.argument("photos", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--face", type=int, default=None, help="Which face to use when a photo has several (1 = leftmost).")
+@click.option("--photo-date", default=None, help="When the photos were taken, YYYY-MM-DD (age at photo).")
+@click.option("--no-search", is_flag=True, help="Do not search the archive for the new references now.")
+@common_options
+def enroll(cc: CommandContext, person_id: int, photos: tuple[Path, ...], face: int | None, photo_date: str | None,
+           no_search: bool) -> None:
+    """Add reference photos of a person (needs an active identification consent), then search
+    the whole archive for them at once (new candidate sightings, no re-analysis).
+
+    Example:
+
+        svidok enroll 1 family/photo1.jpg family/photo2.jpg --photo-date 2021-08-24 --json
+    """
+    from svidok.matching.persons import PersonError
+    from svidok.matching.references import EnrollOptions
+    from svidok.matching.references import enroll as enroll_photos
+    from svidok.matching.sightings import run_match
+
+    with cc.workspace() as ws:
+        try:
+            results = enroll_photos(ws, person_id, list(photos), EnrollOptions(face, photo_date))
+        except PersonError as exc:
+            raise CommandError(str(exc)) from None
+        if any(r.status == "accepted" for r in results) and not no_search:
+            report = run_match(ws, [person_id])
+            stderr.print(f"retroactive search: {report.new_sightings} new candidate sighting(s)")
+
+    def show(data: list[dict]) -> None:
+        for r in data:
+            stderr.print(f"{r['status']}: {r['photo']}" + (f" ({r['reason']})" if r.get("reason") else ""))
+
+    cc.emit([r.as_dict() for r in results], show)
+
+
+COMMANDS = [person, consent, enroll]
