@@ -1,7 +1,7 @@
 """Full-text search over post texts and transcript segments, finding Russian/Ukrainian word forms.
 
-SQLite FTS5 has no Russian or Ukrainian stemmer, so the indexed column holds our own stems:
-lower case, ё→е, ґ→г, apostrophes removed, then the longest common RU/UK inflection ending
+SQLite FTS5 has no Russian or Ukrainian stemmer, so the indexed column holds our own stems
+(`svidok.foundation.text`): lower case, ё→е, ґ→г, apostrophes removed, then the longest common RU/UK inflection ending
 stripped (a stem keeps at least 3 letters). A query is stemmed the same way and every word
 (stemmed once more, for endings that look like stems) is matched as a prefix (`"плен"*`), so "плен", "в плену" and "пленные" find each other, as do
 "Петренко", "Петренка" and "Петренкові". Measured against plain words and the trigram
@@ -15,25 +15,10 @@ see a stale index.
 
 from __future__ import annotations
 
-import re
 import sqlite3
 from dataclasses import dataclass
 
-STEM_VERSION = 1
-MIN_STEM = 3
-_ENDINGS = sorted({
-    # Russian nouns, adjectives, verbs
-    "иями", "ями", "ами", "ого", "его", "ому", "ему", "ыми", "ими", "ых", "их", "ой", "ей", "ий", "ый",
-    "ая", "яя", "ое", "ее", "ую", "юю", "ом", "ем", "ам", "ям", "ах", "ях", "ов", "ев", "ью", "ие", "ые",
-    "ия", "ья", "ться", "ть", "ешь", "ет", "ют", "ут", "ит", "ат", "ят", "ил", "ла", "ли", "ло", "ся", "сь",
-    # Ukrainian
-    "ові", "еві", "єві", "ої", "ій", "їй", "ею", "єю", "ів", "їв", "ти", "ться",
-    # single vowels and soft signs
-    "а", "я", "о", "е", "у", "ю", "ы", "и", "і", "ї", "є", "ь", "й",
-}, key=len, reverse=True)
-_WORD = re.compile(r"[\w'’ʼ]+", re.UNICODE)
-_APOSTROPHES = str.maketrans({"'": None, "’": None, "ʼ": None, "ё": "е", "ґ": "г"})
-
+from svidok.foundation.text import query_stems, stem, stems, words
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -49,28 +34,6 @@ class SearchHit:
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "item_id": self.item_id, "media_sha256": self.media_sha256,
                 "start_s": self.start_s, "snippet": self.snippet, "score": round(self.score, 4)}
-
-
-def words(text: str) -> list[str]:
-    return _WORD.findall(text)
-
-
-def stem(word: str) -> str:
-    """The normalised stem of one word (see the module docstring)."""
-    word = word.lower().translate(_APOSTROPHES)
-    for ending in _ENDINGS:
-        if word.endswith(ending) and len(word) - len(ending) >= MIN_STEM:
-            return word[: -len(ending)]
-    return word
-
-
-def stems(text: str) -> str:
-    return " ".join(stem(w) for w in words(text))
-
-
-def query_stems(query: str) -> list[str]:
-    """Query words stemmed twice: "Харькова" → "харьков" → "харьк" also finds "Харьков" (stem "харьк")."""
-    return [stem(stem(w)) for w in words(query)]
 
 
 def fts_query(query: str) -> str | None:

@@ -30,7 +30,8 @@ sys.path.insert(0, str(REPO))
 SPEECH = REPO.parent / "shared" / "data" / "speech"
 
 from svidok.analyzers.speech import SpeechOptions, load_audio, model, transcribe  # noqa: E402
-from svidok.analyzers.text_index import fts_query, stems  # noqa: E402
+from svidok.analyzers.text_index import fts_query  # noqa: E402
+from svidok.foundation.text import stems  # noqa: E402
 
 SPOKEN = [("Петренко", "Александр Иванович"), ("Коваленко", "Богдан Сергеевич"), ("Шевчук", "Андрей Петрович"),
           ("Бондаренко", "Олег Викторович"), ("Ткаченко", "Дмитрий Васильевич"), ("Кравчук", "Игорь Николаевич"),

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 from svidok.foundation.workspace import Workspace
-from svidok.review_ui.highlight import find_name
+from svidok.foundation.text import find_name
 from svidok.cases.roles import allowed
 from svidok.cases.users import User
 

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from svidok.matching.base import Candidate, Matcher
-from svidok.matching.names import WORD, NameParts, merge_parts, name_key, split_name, word_similarity
+from svidok.foundation.text import NAME_WORD, name_key
+from svidok.matching.names import NameParts, merge_parts, split_name, word_similarity
 
 if TYPE_CHECKING:
     from svidok.foundation.settings import MatchSettings
@@ -72,13 +73,13 @@ class PersonNames:
 def person_names(person: "Person") -> PersonNames:
     parts = merge_parts([split_name(n) for n in person.all_names])
     units = tuple(u for u in re.findall(r"[A-ZА-ЯЁЄІЇҐ]?\d{2,5}", person.unit or "", re.I))
-    places = frozenset(name_key(w) for w in WORD.findall(person.disappeared_at or "") if len(w) >= 4)
+    places = frozenset(name_key(w) for w in NAME_WORD.findall(person.disappeared_at or "") if len(w) >= 4)
     year = person.born[:4] if person.born else None
     return PersonNames(person.id, parts, person.name, units, places, year)
 
 
 def tokenize(text: str, time: float | None = None) -> list[Token]:
-    return [Token(m.group(0), name_key(m.group(0)), time) for m in WORD.finditer(text)]
+    return [Token(m.group(0), name_key(m.group(0)), time) for m in NAME_WORD.finditer(text)]
 
 
 class NameMatcher(Matcher):

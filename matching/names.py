@@ -6,7 +6,8 @@ passport/BGN style). Matching goes through `name_key()`: transliterate to Latin,
 the spellings the systems disagree on (г=h/g, х=kh/h/x, и/і/й/ы=i/y/j, я=ya/ia, щ=shch/sch,
 doubled letters) into one key. Ukrainian and Russian first names that are the same name
 (Олександр/Александр, Сергій/Сергей) are joined through `FIRST_NAME_GROUPS`. Case forms
-(Петренка, Петренку, Олександром) are a stem plus one of `CASE_ENDINGS`.
+(Петренка, Петренку, Олександром) are a stem plus one of `CASE_ENDINGS`. Transliteration and
+the folding key live in `svidok.foundation.text`, shared with search and highlighting.
 """
 
 from __future__ import annotations
@@ -15,18 +16,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-# Ukrainian national system (KMU 2010) for Ukrainian letters; Russian-only letters as in
-# common passport/BGN practice. Word-initial є/ї/й/ю/я (ye, yi, y, yu, ya) fold to the same key.
-CYR_TO_LAT = {
-    "а": "a", "б": "b", "в": "v", "г": "h", "ґ": "g", "д": "d", "е": "e", "є": "ie", "ж": "zh",
-    "з": "z", "и": "y", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n",
-    "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
-    "ч": "ch", "ш": "sh", "щ": "shch", "ь": "", "ю": "iu", "я": "ia", "ё": "io", "ы": "y",
-    "э": "e", "ъ": "", "'": "", "’": "", "ʼ": "",
-}
-_INITIAL = {"є": "ye", "ї": "yi", "й": "y", "ю": "yu", "я": "ya"}
-_RU_ONLY = {"ё", "ы", "э", "ъ"}
-_RU_LETTERS = {"г": "g", "и": "i", "й": "y", "х": "kh", "е": "e", "я": "ya", "ю": "yu", "ё": "yo"}
+from svidok.foundation.text import CASE_ENDINGS, NAME_WORD, is_name_form, name_key, name_stem
 
 FIRST_NAME_GROUPS: tuple[tuple[str, ...], ...] = (
     ("Олександр", "Александр", "Alexander", "Aleksander", "Alexandr"),
@@ -53,57 +43,7 @@ FIRST_NAME_GROUPS: tuple[tuple[str, ...], ...] = (
     ("Валентина", "Валентина"), ("Надія", "Надежда"), ("Любов", "Любовь"), ("Софія", "София"),
 )
 
-# Noun case endings (folded) that may follow a name stem: genitive, dative, instrumental,
-# locative, vocative in Ukrainian and Russian.
-CASE_ENDINGS = ("", "a", "u", "om", "ovi", "evi", "e", "i", "o", "oi", "omu", "oho", "ovo", "im", "ih",
-                "em", "ei", "ia", "iu", "ou", "ym")
 PATRONYMIC = re.compile(r"(ович|евич|йович|ійович|івна|ївна|овна|евна|ич|ovich|ovych|evich|ivna|ovna)$", re.I)
-WORD = re.compile(r"[A-Za-zА-Яа-яЁёЄєІіЇїҐґ'’ʼ]+")
-
-
-def transliterate(text: str, system: str = "auto") -> str:
-    """Cyrillic to Latin: system "uk" (national 2010), "ru" (passport style) or "auto"."""
-    russian = system == "ru" or (system == "auto" and _looks_russian(text))
-    table = {**CYR_TO_LAT, **_RU_LETTERS} if russian else CYR_TO_LAT
-    out, start = [], True
-    for ch in text:
-        low = ch.lower()
-        if low in table:
-            lat = _INITIAL[low] if start and low in _INITIAL and not russian else table[low]
-            out.append(lat.capitalize() if ch != low and lat else lat)
-            start = False
-        else:
-            out.append(ch)
-            start = not ch.isalpha()
-    return "".join(out)
-
-
-def _looks_russian(text: str) -> bool:
-    lowered = text.lower()
-    return any(ch in _RU_ONLY for ch in lowered) or ("и" in lowered and "і" not in lowered
-                                                    and "ї" not in lowered and "є" not in lowered)
-
-
-_FOLDS = (("shch", "sh"), ("sch", "sh"), ("tch", "ch"), ("kh", "h"), ("x", "ks"), ("w", "v"), ("ph", "f"),
-          ("ck", "k"), ("q", "k"), ("tz", "c"), ("ts", "c"), ("g", "h"))
-
-
-@lru_cache(maxsize=65536)
-def name_key(word: str) -> str:
-    """A spelling-independent key: the same for Петренко, Petrenko, PETRENKO, Пєтренко."""
-    text = transliterate(word.strip()).lower()
-    text = re.sub(r"[^a-z]", "", text)
-    for old, new in _FOLDS:
-        text = text.replace(old, new)
-    text = re.sub(r"[iyj]+", "i", text)
-    text = re.sub(r"^i(?=[aeou])", "", text)
-    text = re.sub(r"(?<=[aeou])i(?=[aeou])", "", text)
-    return re.sub(r"(.)\1+", r"\1", text)
-
-
-def stem(key: str) -> str:
-    """Drop a final vowel so case endings can follow (petrenko → petrenk)."""
-    return key[:-1] if len(key) > 3 and key[-1] in "aeiou" else key
 
 
 def first_name_keys(name: str) -> set[str]:
@@ -137,8 +77,8 @@ def split_name(full_name: str) -> NameParts:
     A word found among known first names is the first name; otherwise the usual orders are
     "First Surname" and, with a patronymic, "Surname First Patronymic".
     """
-    words = [w for w in WORD.findall(full_name) if not PATRONYMIC.search(w)]
-    has_patronymic = len(words) < len(WORD.findall(full_name))
+    words = [w for w in NAME_WORD.findall(full_name) if not PATRONYMIC.search(w)]
+    has_patronymic = len(words) < len(NAME_WORD.findall(full_name))
     known = _known_first_names()
     first = [w for w in words if name_key(w) in known]
     rest = [w for w in words if w not in first]
@@ -170,10 +110,9 @@ def word_similarity(token_key: str, name_keys: frozenset[str], min_similarity: f
 
     best = 0.0
     for key in name_keys:
-        base = stem(key)
-        for ending in CASE_ENDINGS:
-            if token_key == base + ending or token_key == key + ending:
-                return 1.0
+        if is_name_form(token_key, key):
+            return 1.0
+        base = name_stem(key)
         if len(base) < 5:
             continue
         for ending in CASE_ENDINGS:

@@ -1,24 +1,8 @@
-"""Find a matched name in a transcript line, tolerating Ukrainian/Russian case endings."""
+"""Mark the spans of a matched name (found by `svidok.foundation.text.find_name`) in HTML."""
 
 from __future__ import annotations
 
-import re
-
 from markupsafe import Markup, escape
-
-WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def _stem(word: str) -> str:
-    word = word.lower()
-    return word[:-2] if len(word) > 5 else word[:-1] if len(word) > 3 else word
-
-
-def find_name(text: str, names: list[str]) -> list[tuple[int, int]]:
-    """Character spans of words in `text` whose stem matches a word of one of `names`."""
-    stems = {_stem(w) for name in names for w in WORD.findall(name) if len(w) > 2}
-    spans = [(m.start(), m.end()) for m in WORD.finditer(text) if any(m.group().lower().startswith(s) for s in stems)]
-    return spans
 
 
 def mark(text: str, spans: list[tuple[int, int]]) -> Markup:

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from svidok.analyzers.text_index import fts_query, search, stem, sync
+from svidok.analyzers.text_index import fts_query, search, sync
+from svidok.foundation.text import stem
 from svidok.foundation.archive import Archive, ItemRecord
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from svidok.foundation.settings import MatchSettings
 from svidok.matching.name_matcher import Text, find_mentions, person_names, supporting_reasons, tokenize
-from svidok.matching.names import name_key, split_name, transliterate
+from svidok.foundation.text import name_key, transliterate
+from svidok.matching.names import split_name
 from svidok.matching.persons import Person
 
 PETRENKO = Person(name="Олександр Петренко", name_variants=["Александр Петренко"], born="1990-03-14",
