@@ -25,10 +25,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from svidok.analyzers.base import AnalysisOutcome, Analyzer, MediaFile
 from svidok.analyzers import faces as face_search
-from svidok.analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, Focus,
-                             detect_faces, follow)
+from svidok.analyzers.base import AnalysisOutcome, Analyzer, MediaFile
+from svidok.analyzers.faces import (
+    FACE_MODEL,
+    FACE_MODEL_VERSION,
+    Chain,
+    DetectedFace,
+    FaceModels,
+    FaceOptions,
+    Focus,
+    detect_faces,
+    follow,
+)
 from svidok.analyzers.frames import Frame, FrameOptions, iter_frames
 from svidok.analyzers.tracks import Track, TrackedFace, link_tracks
 from svidok.foundation.clock import utc_now

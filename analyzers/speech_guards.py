@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from svidok.analyzers.speech import Segment, SpeechOptions
+    from svidok.analyzers.transcript import Segment, SpeechOptions
 
 LOOP_MIN_REPEATS = 4          # this many consecutive copies of an n-gram make a loop
 LOOP_MAX_NGRAM = 8

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from svidok.foundation.text import query_stems, stem, stems, words
 
+
 @dataclass(frozen=True)
 class SearchHit:
     """One post or transcript segment that matches a query."""

@@ -106,7 +106,7 @@ def speech_track(seconds: float) -> tuple[np.ndarray, str]:
     total = int(seconds * SAMPLE_RATE)
     files, language = sorted(SHARED_SPEECH.glob("*/*.flac")), "uk"
     if not files:
-        demo = Path(__file__).resolve().parents[1] / "core" / "demo_assets"
+        demo = Path(__file__).resolve().parents[1] / "svidok" / "demo" / "assets"
         files, language = [demo / "captive_ru.ogg", demo / "other_ru.ogg"], "ru"
     gap = np.zeros(int(0.7 * SAMPLE_RATE), np.float32)
     parts: list[np.ndarray] = []
@@ -174,9 +174,9 @@ def time_speech(path: Path, settings: AnalyzeSettings, beam_size: int) -> float:
 def time_pipeline(path: Path, seconds: float, language: str) -> tuple[float, dict[str, int]]:
     """Wall seconds of `run_analysis` with the default analyzers on the clip, in a fresh workspace."""
     from svidok.collectors.local_files import LocalFiles
-    from svidok.pipeline import run_analysis, run_collector
     from svidok.foundation.settings import Settings
     from svidok.foundation.workspace import Workspace
+    from svidok.pipeline import run_analysis, run_collector
 
     settings = Settings()
     settings = replace(settings, analyze=replace(settings.analyze, speech_default_language=language))

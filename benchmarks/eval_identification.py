@@ -78,13 +78,13 @@ def run(data: Sample, workdir: Path, video_grade: bool, threshold: float, face_j
         references: int = 1) -> Outcome:
     from svidok.analyzers.face_analyzer import FaceAnalyzer
     from svidok.collectors.local_files import LocalFiles
-    from svidok.pipeline import run_analysis, run_collector
     from svidok.foundation.settings import Settings
     from svidok.foundation.workspace import Workspace
     from svidok.matching.face_matcher import ranked_search
     from svidok.matching.persons import ConsentInput, PersonInput, add_consent, add_person
     from svidok.matching.references import EnrollOptions, enroll
     from svidok.matching.sightings import list_sightings, run_match
+    from svidok.pipeline import run_analysis, run_collector
 
     start, out = time.perf_counter(), Outcome()
     settings = Settings()

@@ -19,9 +19,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from svidok.collectors.tdesktop_export import TelegramDesktopExport  # noqa: E402
-from svidok.pipeline import run_collector  # noqa: E402
 from svidok.foundation.store import sha256_file  # noqa: E402
 from svidok.foundation.workspace import Workspace  # noqa: E402
+from svidok.pipeline import run_collector  # noqa: E402
 from tests.factories import message, write_export  # noqa: E402
 
 

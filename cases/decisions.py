@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from svidok.foundation.clock import utc_now
-from svidok.foundation.workspace import Workspace
 from svidok.cases.roles import allowed
 from svidok.cases.users import User
+from svidok.foundation.clock import utc_now
+from svidok.foundation.workspace import Workspace
 
 FEATURES = ("face_shape", "hairline", "eyebrows", "eyes", "nose", "ears", "mouth", "marks")
 ASSESSMENTS = ("similar", "different", "not-visible")

@@ -10,10 +10,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from svidok.foundation.workspace import Workspace
 from svidok.cases.case import case_person
 from svidok.cases.recipients import Recipient
 from svidok.cases.sightings import load_sighting
+from svidok.foundation.workspace import Workspace
 
 
 @dataclass(frozen=True)

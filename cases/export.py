@@ -25,12 +25,12 @@ from typing import Any
 import bagit
 
 from svidok import __version__
-from svidok.foundation.store import copy_out, sha256_file
-from svidok.foundation.workspace import Workspace
 from svidok.cases.case import case_person, get_case
 from svidok.cases.decisions import decisions_for
 from svidok.cases.evidence import Bundle, gather
 from svidok.cases.recipients import Recipient, RecipientError, recipient
+from svidok.foundation.store import copy_out, sha256_file
+from svidok.foundation.workspace import Workspace
 
 
 class ExportError(ValueError):

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from svidok.foundation.workspace import Workspace
-from svidok.foundation.text import find_name
 from svidok.cases.roles import allowed
 from svidok.cases.users import User
+from svidok.foundation.text import find_name
+from svidok.foundation.workspace import Workspace
 
 CLIP_PAD_S = 3.0
 

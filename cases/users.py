@@ -19,9 +19,9 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from svidok.cases.roles import Role
 from svidok.foundation.clock import utc_now
 from svidok.foundation.workspace import Workspace
-from svidok.cases.roles import Role
 
 HASHER = PasswordHasher()      # argon2id, RFC 9106 low-memory profile (argon2-cffi defaults)
 DEFAULT_SETTINGS: dict[str, Any] = {"lang": "uk", "shield": True}

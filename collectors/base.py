@@ -7,7 +7,8 @@ with their media) and `CollectProblem`s (one per thing it could not read). It ne
 to the database itself: `svidok.pipeline.run_collector` stores each item through
 `svidok.foundation.archive.Archive`, so every collector gets the same idempotency, hashing and audit.
 A collector that can resume keeps its position with `checkpoint()`; the pipeline saves it
-after the items before it are committed.
+after the items before it are committed. Each source kind's module also has
+`collectors_for(workspace, source)`, which `svidok.collectors.sources` calls for a `[[source]]`.
 """
 
 from __future__ import annotations
@@ -46,3 +47,9 @@ class Collector(ABC):
     def checkpoint(self) -> dict[str, Any] | None:
         """Where to resume next time (None: nothing to remember)."""
         return None
+
+    def deleted_at_source(self) -> list[tuple[str, str]]:
+        """(source kind, source id) of archived items this run found gone from the source.
+
+        The pipeline marks them deleted after the run (the archived copies stay)."""
+        return []

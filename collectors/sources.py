@@ -1,34 +1,41 @@
 """The list of sources to collect regularly (`configs/sources.toml`) and who collects each kind.
 
     [[source]]
-    kind = "telegram-web"       # a key of COLLECTORS
+    kind = "telegram-web"       # a key of KINDS
     target = "some_channel"     # channel name, or URL for video pages
     language = "ru"             # ru or uk: passed to the archive and to speech recognition
     notes = "why it is watched"
     # optional: base_url (telegram-web mirror), max_pages (telegram-web)
 
-`COLLECTORS` maps a kind to the dotted path of its runner `(workspace, Source) -> CollectReport`,
-imported only when a source of that kind runs, so a kind whose extra packages are missing
-fails alone. A runner is the same function its own `svidok collect KIND` command uses.
+`KINDS` maps a kind to the one module that collects it. Each such module has
+`collectors_for(workspace, source) -> Iterator[Collector]`: it opens what the kind needs (a
+Telegram client, say), yields the collectors for the source and closes it again when the
+generator is closed. The module is imported only when a source of its kind runs, so a kind whose
+extra packages are missing fails alone. `svidok collect --all` and each `svidok collect KIND`
+command build `Source`s and hand them to the same runner, `svidok.pipeline.collect_source`.
+
+Adding a source kind: one new module in collectors/ with a `Collector` and `collectors_for`, and
+one line in `KINDS` (plus, if it wants one, a `collect KIND` command in svidok/cli/collect.py).
 """
 
 from __future__ import annotations
 
 import importlib
 import tomllib
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from svidok.pipeline import CollectReport
+    from svidok.collectors.base import Collector
     from svidok.foundation.workspace import Workspace
 
-COLLECTORS: dict[str, str] = {
-    "telegram-web": "svidok.collectors.tme_web:run_source",
-    "telegram": "svidok.cli.collect_telegram:run_source",
-    "video": "svidok.cli.collect_video:run_source",
+KINDS: dict[str, str] = {
+    "telegram-web": "svidok.collectors.tme_web",
+    "telegram": "svidok.collectors.telethon_channel",
+    "video": "svidok.collectors.video_page",
 }
 LANGUAGES = ("ru", "uk")
 
@@ -47,6 +54,10 @@ class Source:
     notes: str = ""
     base_url: str | None = None
     max_pages: int | None = None
+    # Set by the `collect KIND` commands' options (not read from the sources file):
+    since: datetime | None = None          # telegram: on a channel's first run, only posts after this
+    login: bool = False                    # telegram: log in interactively if the session is not
+    browser_only: bool = False             # video: skip yt-dlp, open the page in Chromium
 
     @property
     def key(self) -> str:
@@ -86,14 +97,8 @@ def load_sources(path: Path) -> list[Source]:
     return [_source(entry, f"{path} source #{n}") for n, entry in enumerate(entries, start=1)]
 
 
-def runner_for(kind: str) -> Callable[["Workspace", Source], "CollectReport"]:
-    """Import the runner for `kind` (raises SourcesError for an unknown kind)."""
-    if kind not in COLLECTORS:
-        raise SourcesError(f"unknown collector kind {kind!r} (known: {', '.join(sorted(COLLECTORS))})")
-    module, _, attr = COLLECTORS[kind].partition(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def run_source(workspace: "Workspace", source: Source) -> "CollectReport":
-    """Collect one configured source once (resumably)."""
-    return runner_for(source.kind)(workspace, source)
+def collectors_for(workspace: "Workspace", source: Source) -> Iterator["Collector"]:
+    """The collectors of one source, from its kind's module (raises SourcesError for an unknown kind)."""
+    if source.kind not in KINDS:
+        raise SourcesError(f"unknown collector kind {source.kind!r} (known: {', '.join(sorted(KINDS))})")
+    return importlib.import_module(KINDS[source.kind]).collectors_for(workspace, source)

@@ -22,30 +22,22 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from telethon.errors import FloodWaitError, RPCError
 from telethon.tl import types
 
-from svidok.collectors.base import CollectProblem, Collector
+from svidok.collectors.base import Collector, CollectProblem
+from svidok.collectors.telethon_client import TelegramSource
 from svidok.collectors.telethon_media import MediaDownloader, describe_media
 from svidok.foundation.archive import ItemRecord, MediaRecord, MediaStatus
 
+if TYPE_CHECKING:
+    from svidok.collectors.sources import Source
+    from svidok.foundation.workspace import Workspace
+
 log = logging.getLogger(__name__)
 SOURCE_KIND = "telegram"
-
-
-class TelegramSource(Protocol):
-    """The narrow client boundary: all the collector asks of Telegram."""
-
-    def iter_messages(self, channel: str, min_id: int, offset_date: datetime | None) -> Iterable[types.Message]:
-        """Messages with id > min_id (or, when min_id is 0, after offset_date), oldest first."""
-
-    def get_messages(self, channel: str, ids: list[int]) -> list[types.Message | None]:
-        """The messages with these ids, None where one no longer exists."""
-
-    def iter_download(self, message: types.Message, offset: int) -> Iterable[bytes]:
-        """The bytes of the message's media from `offset` on."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +157,9 @@ class TelethonChannelCollector(Collector):
     def checkpoint(self) -> dict[str, Any] | None:
         return {"last_id": self.last_id}
 
+    def deleted_at_source(self) -> list[tuple[str, str]]:
+        return [(SOURCE_KIND, source_id) for source_id in self.deleted]
+
     def collect(self) -> Iterator[ItemRecord | CollectProblem]:
         """1. new messages since the checkpoint; 2. re-sync of known items (edits, deletions)."""
         try:
@@ -261,3 +256,44 @@ def known_items(conn: Any, channel: str, limit: int) -> list[KnownItem]:
         ids = tuple(raw.get("message_ids") or [int(source_id.rsplit("/", 1)[1])])
         known.append(KnownItem(source_id, ids, raw.get("edit_date")))
     return known
+
+
+DOWNLOADS = "downloads/telegram"
+
+
+def open_client(workspace: "Workspace", source: "Source") -> TelegramSource:
+    """A started Telegram client on the workspace's session (logging in only when `source.login`)."""
+    from svidok.collectors.telethon_client import TelethonSource
+
+    settings = workspace.settings.collect
+    client = TelethonSource(workspace.root / "sessions", settings.telegram_api_id, settings.telegram_api_hash,
+                            settings.telegram_phone)
+    try:
+        client.start(interactive=source.login)
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def collectors_for(workspace: "Workspace", source: "Source") -> Iterator[TelethonChannelCollector]:
+    """The `[[source]]` entry point for `kind = "telegram"` (needs a logged-in session, or `source.login`).
+
+    1. the channel name is checked, then a Telegram client opened;
+    2. the channel's checkpoint and its recently archived items are read;
+    3. one collector for the channel; the client is closed when the generator is.
+    """
+    from svidok.foundation.archive import Archive
+
+    settings = workspace.settings.collect
+    channel = normalize_channel(source.target)                                                      # 1
+    client = open_client(workspace, source)
+    try:
+        options = ChannelOptions(since=source.since, retries=settings.retries,
+                                 resync_items=settings.telegram_resync_items,
+                                 known=known_items(workspace.conn, channel, settings.telegram_resync_items))
+        archive = Archive(workspace, TelethonChannelCollector.name, TelethonChannelCollector.version)
+        checkpoint = archive.get_checkpoint(f"{SOURCE_KIND}:{channel}")                            # 2
+        yield TelethonChannelCollector(client, channel, workspace.root / DOWNLOADS, options, checkpoint)  # 3
+    finally:
+        client.close()

@@ -1,4 +1,5 @@
-"""The real `TelegramSource`: a Telethon `TelegramClient` driven from synchronous code.
+"""The Telegram client boundary: the `TelegramSource` protocol (all the collector asks of
+Telegram) and the real one, a Telethon `TelegramClient` driven from synchronous code.
 
 The session file lives in the workspace's `sessions/` folder (mode 0700), is created with
 mode 0600 before Telethon opens it, and its path is never logged. Logging in needs the
@@ -9,14 +10,30 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from telethon.tl import types
 
 SESSION_NAME = "telegram.session"
+
+
+class TelegramSource(Protocol):
+    """The narrow client boundary: all the collector asks of Telegram."""
+
+    def iter_messages(self, channel: str, min_id: int, offset_date: datetime | None) -> Iterable[types.Message]:
+        """Messages with id > min_id (or, when min_id is 0, after offset_date), oldest first."""
+
+    def get_messages(self, channel: str, ids: list[int]) -> list[types.Message | None]:
+        """The messages with these ids, None where one no longer exists."""
+
+    def iter_download(self, message: types.Message, offset: int) -> Iterable[bytes]:
+        """The bytes of the message's media from `offset` on."""
+
+    def close(self) -> None:
+        """Disconnect (the collector is done with this client)."""
 
 
 class TelegramLoginError(Exception):
@@ -58,6 +75,8 @@ class TelethonSource:
         self.loop.run_until_complete(self.client.start(phone=self.phone))
 
     def close(self) -> None:
+        if self.loop.is_closed():
+            return
         self.loop.run_until_complete(self.client.disconnect())
         self.loop.close()
 

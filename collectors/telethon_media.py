@@ -22,7 +22,7 @@ from telethon.tl import types
 from svidok.foundation.archive import MediaRecord, MediaStatus
 
 if TYPE_CHECKING:
-    from svidok.collectors.telethon_channel import TelegramSource
+    from svidok.collectors.telethon_client import TelegramSource
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from svidok.foundation.workspace import Workspace
 KNOWN_WINDOW = 300  # recent posts whose stored media are not fetched again
 
 if TYPE_CHECKING:
-    from svidok.pipeline import CollectReport
+    from svidok.collectors.sources import Source
 
 
 def _die_with_parent() -> None:
@@ -183,16 +183,7 @@ def to_item(post: TmePost, files: dict[int, str], skip_media: bool, language: st
     )
 
 
-def collector_for_source(workspace: Workspace, source: Any) -> TmeWebCollector:
-    """The `collect --all` factory for `kind = "telegram-web"` sources."""
-    return TmeWebCollector(workspace, source.target, base_url=source.base_url or "https://t.me",
-                           max_pages=source.max_pages, language=source.language)
-
-
-
-
-def run_source(workspace: Workspace, source: Any) -> "CollectReport":
-    """The `collect --all` runner for `kind = "telegram-web"` sources."""
-    from svidok.pipeline import run_collector
-
-    return run_collector(workspace, collector_for_source(workspace, source), actor="cli:collect-all")
+def collectors_for(workspace: Workspace, source: "Source") -> Iterator[TmeWebCollector]:
+    """The `[[source]]` entry point for `kind = "telegram-web"`: one collector for the channel."""
+    yield TmeWebCollector(workspace, source.target, base_url=source.base_url or "https://t.me",
+                          max_pages=source.max_pages, language=source.language)

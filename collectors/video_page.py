@@ -21,13 +21,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from svidok.collectors.base import CollectProblem, Collector
+from svidok.collectors.base import Collector, CollectProblem
 from svidok.collectors.hls import DownloadError, Fetch, download, download_hls, resolve_playlist
 from svidok.collectors.page_capture import PageCapture, PageError, capture_page
 from svidok.foundation.archive import ItemRecord, MediaRecord
+
+if TYPE_CHECKING:
+    from svidok.collectors.sources import Source
+    from svidok.foundation.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -191,3 +195,20 @@ class VideoPageCollector(Collector):
                "title": page.title, "requests": page.requests[:500]}
         return ItemRecord(source_kind="video", source_id=self.url, url=self.url, text=page.title, kind="video",
                           channel=urlsplit(self.url).hostname, raw=raw, media=media)
+
+
+DOWNLOADS = "downloads/video"
+
+
+def options_for(workspace: "Workspace", source: "Source") -> VideoOptions:
+    """The collection options from the workspace's settings (and the source's `browser_only`)."""
+    s = workspace.settings.collect
+    return VideoOptions(chromium=s.chromium_path, page_timeout_s=s.page_timeout_s,
+                        download_timeout_s=s.download_timeout_s, retries=s.retries, user_agent=s.user_agent,
+                        max_height=s.video_max_height, max_bytes=workspace.settings.archive.max_file_bytes,
+                        use_ytdlp=not source.browser_only)
+
+
+def collectors_for(workspace: "Workspace", source: "Source") -> Iterator[VideoPageCollector]:
+    """The `[[source]]` entry point for `kind = "video"` (target = the page URL)."""
+    yield VideoPageCollector(source.target, workspace.root / DOWNLOADS, options_for(workspace, source))

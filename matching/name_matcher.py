@@ -21,8 +21,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from svidok.matching.base import Candidate, Matcher
 from svidok.foundation.text import NAME_WORD, name_key
+from svidok.matching.base import Candidate, Matcher
 from svidok.matching.names import NameParts, merge_parts, split_name, word_similarity
 
 if TYPE_CHECKING:

@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.templating import Jinja2Templates
 
+from svidok.cases.roles import allowed
 from svidok.review_ui.auth import current_session, wants_json
 from svidok.review_ui.highlight import mark
 from svidok.review_ui.i18n import LANGUAGES, pick_language, translations
-from svidok.cases.roles import allowed
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.auto_reload = False      # templates ship with the code: no stat() of each file on every page

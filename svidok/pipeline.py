@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,8 @@ if TYPE_CHECKING:
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from svidok.analyzers.base import Analyzer, BackgroundAnalyzer, MediaFile
-    from svidok.collectors.base import CollectProblem, Collector
+    from svidok.collectors.base import Collector, CollectProblem
+    from svidok.collectors.sources import Source
     from svidok.foundation.workspace import Workspace
 
 BATCH_ITEMS = 500
@@ -61,7 +63,8 @@ def run_collector(workspace: "Workspace", collector: "Collector", actor: str = "
     2. each item's media go into the content store, then its rows are written
        (in batches of BATCH_ITEMS per transaction);
     3. after each batch commits, the collector's checkpoint is saved;
-    4. problems are reported, one line each; the run goes on.
+    4. problems are reported, one line each; the run goes on;
+    5. items the collector found deleted at the source are marked so (the archived copies stay).
     """
     from svidok.collectors.base import CollectProblem
 
@@ -109,9 +112,67 @@ def run_collector(workspace: "Workspace", collector: "Collector", actor: str = "
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+    for source_kind, source_id in collector.deleted_at_source():                 # 5
+        with workspace.transaction():
+            archive.mark_deleted(source_kind, source_id)
     archive.set_checkpoint(collector.source_key, collector.checkpoint() or {}, "ok" if not report.errors else
                            "errors", report.items, [e["error"] for e in report.errors[:20]])
     return report
+
+
+@dataclass
+class SourceRun:
+    """One configured source collected once: its report, or why it failed as a whole."""
+
+    source: "Source"
+    report: CollectReport
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        status = {"status": "failed", "error": self.error} if self.error else {"status": "ok", **self.report.as_dict()}
+        return {"kind": self.source.kind, "target": self.source.target, **status}
+
+
+def merged_report(runs: list[SourceRun]) -> CollectReport:
+    """All runs in one report; a source that failed as a whole is one error (where = its target)."""
+    total = CollectReport()
+    for run in runs:
+        total.merge(run.report)
+        if run.error:
+            total.errors.append({"where": run.source.target, "error": run.error})
+    return total
+
+
+def collect_sources(workspace: "Workspace", sources: list["Source"], actor: str = "",
+                    on_source: Callable[["Source"], None] | None = None) -> list[SourceRun]:
+    """Collect each source once, resumably: the runner behind `collect --all` and every `collect KIND`.
+
+    1. the source's kind module opens what it needs and yields the source's collectors;
+    2. each collector runs through `run_collector`;
+    3. a source that fails as a whole (unknown kind, bad name, no login, ...) is recorded in its
+       `source_state` with the error, and the others go on.
+    """
+    from svidok.collectors.sources import collectors_for
+    from svidok.foundation.archive import Archive
+
+    runs = []
+    for source in sources:
+        if on_source:
+            on_source(source)
+        report = CollectReport()
+        try:
+            with closing(collectors_for(workspace, source)) as collectors:                 # 1
+                for collector in collectors:
+                    report.merge(run_collector(workspace, collector, actor))              # 2
+        except Exception as exc:  # one source's failure must not stop the others         # 3
+            message = str(exc) if isinstance(exc, ValueError) else f"{type(exc).__name__}: {exc}"
+            archive = Archive(workspace, source.kind, "-")
+            with workspace.transaction():
+                archive.set_checkpoint(source.key, archive.get_checkpoint(source.key) or {}, "failed", 0, [message])
+            runs.append(SourceRun(source, report, message))
+            continue
+        runs.append(SourceRun(source, report))
+    return runs
 
 
 @dataclass

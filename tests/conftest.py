@@ -49,12 +49,12 @@ def run_cli(workspace_path: Path) -> Callable[..., Result]:
 
 @pytest.fixture
 def run_json(run_cli):
-    """Run a command with --json and return the parsed document (asserting exit code 0)."""
+    """Run a command with --json and return the parsed document (asserting exit code 0, or `exit_code`)."""
 
-    def run(*args: str, expect_ok: bool = True, input: str | None = None):
+    def run(*args: str, expect_ok: bool = True, input: str | None = None, exit_code: int = 0):
         result = run_cli(*args, "--json", input=input)
         if expect_ok:
-            assert result.exit_code == 0, result.output
+            assert result.exit_code == exit_code, result.output
         return json.loads(result.stdout)
 
     return run

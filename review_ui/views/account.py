@@ -9,11 +9,18 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from svidok.cases.roles import home_for
+from svidok.cases.users import (
+    UserError,
+    begin_login,
+    end_session,
+    finish_login,
+    start_session,
+    update_settings,
+    verify_password,
+)
 from svidok.review_ui.auth import LOGIN_CSRF_COOKIE, SESSION_COOKIE, current_session, guard
 from svidok.review_ui.render import error_page, page
-from svidok.cases.roles import home_for
-from svidok.cases.users import (UserError, begin_login, end_session, finish_login, start_session, update_settings,
-                             verify_password)
 
 
 async def home(request: Request) -> Response:

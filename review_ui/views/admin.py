@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from svidok.review_ui.auth import guard, wants_json
 from svidok.cases.decisions import DecisionError, decisions_for, resolve_conflict
+from svidok.review_ui.auth import guard, wants_json
 from svidok.review_ui.render import error_page, page
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from svidok.review_ui.auth import guard, wants_json
-from svidok.cases.case import (CaseError, add_note, attach, attachable, case_sighting_ids, get_case, list_cases,
-                             open_case, timeline)
+from svidok.cases.case import (
+    CaseError,
+    add_note,
+    attach,
+    attachable,
+    case_sighting_ids,
+    get_case,
+    list_cases,
+    open_case,
+    timeline,
+)
 from svidok.cases.export import ExportError, export_case
 from svidok.cases.recipients import RECIPIENTS, RecipientError
+from svidok.review_ui.auth import guard, wants_json
 from svidok.review_ui.render import error_page, page
 
 

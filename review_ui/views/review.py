@@ -8,12 +8,19 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from svidok.review_ui.auth import guard, wants_json
-from svidok.cases.decisions import (ASSESSMENTS, FEATURES, DecisionError, decisions_for, has_decided,
-                                 may_see_decisions, record_decision)
-from svidok.review_ui.render import error_page, page, plain
+from svidok.cases.decisions import (
+    ASSESSMENTS,
+    FEATURES,
+    DecisionError,
+    decisions_for,
+    has_decided,
+    may_see_decisions,
+    record_decision,
+)
 from svidok.cases.roles import allowed
 from svidok.cases.sightings import QueueFilter, load_sighting, neighbours, pending_queue
+from svidok.review_ui.auth import guard, wants_json
+from svidok.review_ui.render import error_page, page, plain
 
 PAGE_SIZE = 50
 

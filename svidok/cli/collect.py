@@ -1,20 +1,28 @@
 """`svidok collect ...`: archive material from online sources; `svidok sources`: their state.
 
-`collect telegram-web` lives here; `collect telegram` and `collect video` are attached from
-their own modules when those import.
+Every command here turns its arguments into `Source` records and hands them to one runner,
+`svidok.pipeline.collect_sources` — the same that `collect --all` uses for the sources file.
+
+Exit codes: 0 when something was collected or was already archived (errors for some items or
+sources are listed in `errors` / `sources`); 1 when nothing could be done (every source failed,
+or it found nothing and reported errors); 2 for usage errors.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
+import logging
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
 
 from svidok.cli.base import CommandContext, CommandError, common_options, stderr
+
+if TYPE_CHECKING:
+    from svidok.collectors.sources import Source
 
 
 def _report_line(data: dict[str, Any]) -> None:
@@ -54,28 +62,38 @@ def collect(ctx: click.Context, cc: CommandContext, run_all: bool, sources_file:
 
 
 def _collect_all(cc: CommandContext, sources_file: Path | None) -> None:
-    from svidok.collectors.sources import load_sources, run_source
-    from svidok.foundation.archive import Archive
-    from svidok.pipeline import CollectReport
+    from svidok.collectors.sources import load_sources
+    from svidok.pipeline import CollectReport, collect_sources
 
     with cc.workspace() as ws:
         sources = load_sources(sources_file or Path(ws.settings.collect.sources_file))
-        total, results = CollectReport(), []
-        for source in sources:
-            stderr.print(f"collecting {source.kind} {source.target} ...")
-            try:
-                report = run_source(ws, source)
-            except Exception as exc:  # one source's failure must not stop the others
-                message = f"{type(exc).__name__}: {exc}"
-                archive = Archive(ws, source.kind, "-")
-                archive.set_checkpoint(source.key, archive.get_checkpoint(source.key) or {}, "failed", 0, [message])
-                results.append({"kind": source.kind, "target": source.target, "status": "failed", "error": message})
-                stderr.print(f"[red]failed:[/] {source.kind} {source.target}: {message}")
-                continue
-            total.merge(report)
-            results.append({"kind": source.kind, "target": source.target, "status": "ok", **report.as_dict()})
-        data = {"sources": results, **total.as_dict(), "failed_sources": sum(r["status"] == "failed" for r in results)}
+        runs = collect_sources(ws, sources, actor="cli:collect-all", on_source=_say_collecting)
+    total = CollectReport()
+    for run in runs:
+        total.merge(run.report)
+        if run.error:
+            stderr.print(f"[red]failed:[/] {run.source.kind} {run.source.target}: {run.error}")
+    failed = sum(run.error is not None for run in runs)
+    data = {"sources": [run.as_dict() for run in runs], **total.as_dict(), "failed_sources": failed}
     cc.emit(data, _report_line)
+    if runs and failed == len(runs):
+        raise SystemExit(1)
+
+
+def _say_collecting(source: "Source") -> None:
+    stderr.print(f"collecting {source.kind} {source.target} ...")
+
+
+def _collect(cc: CommandContext, sources: list["Source"], actor: str) -> None:
+    """Run the sources of one `collect KIND` command; one report for all; exit 1 if nothing could be done."""
+    from svidok.pipeline import collect_sources, merged_report
+
+    with cc.workspace() as ws:
+        runs = collect_sources(ws, sources, actor=actor, on_source=_say_collecting)
+    total = merged_report(runs)
+    cc.emit(total.as_dict(), _report_line)
+    if total.errors and total.did_nothing:
+        raise SystemExit(1)
 
 
 @collect.command("telegram-web")
@@ -98,18 +116,68 @@ def telegram_web(cc: CommandContext, channels: tuple[str, ...], base_url: str, m
 
         svidok collect telegram-web some_channel other_channel --max-pages 5 --json
     """
-    from svidok.collectors.tme_web import TmeWebCollector
-    from svidok.pipeline import CollectReport, run_collector
+    from svidok.collectors.sources import Source
 
     if not base_url.startswith(("http://", "https://")):
         raise CommandError(f"--base-url must start with http:// or https:// (got {base_url!r})")
-    total = CollectReport()
-    with cc.workspace() as ws:
-        for channel in channels:
-            collector = TmeWebCollector(ws, channel, base_url=base_url, max_pages=max_pages, language=language)
-            stderr.print(f"collecting t.me/s/{collector.channel} ...")
-            total.merge(run_collector(ws, collector, actor="cli:collect-telegram-web"))
-    cc.emit(total.as_dict(), _report_line)
+    _collect(cc, [Source("telegram-web", channel, language, base_url=base_url, max_pages=max_pages)
+                  for channel in channels], "cli:collect-telegram-web")
+
+
+@collect.command("telegram")
+@click.argument("channels", nargs=-1, required=True)
+@click.option("--since", default=None, help="On a channel's first run, only posts after this date (YYYY-MM-DD).")
+@click.option("--login", is_flag=True, help="Log in interactively (asks for the code Telegram sends) if needed.")
+@common_options
+def telegram(cc: CommandContext, channels: tuple[str, ...], since: str | None, login: bool) -> None:
+    """Collect Telegram channels through the Telegram API (Telethon), resuming where the last run stopped.
+
+    Needs collect.telegram_api_id, collect.telegram_api_hash and collect.telegram_phone
+    (or SVIDOK_COLLECT_TELEGRAM_API_ID etc.). The login session is kept in the workspace's
+    sessions/ folder. Edited posts become new versions; posts gone from the channel are
+    marked deleted (the archived copy is kept).
+
+    Example:
+
+        svidok collect telegram some_channel other_channel --since 2024-02-24 --json
+    """
+    from svidok.collectors.sources import Source
+
+    logging.basicConfig(level=logging.INFO if cc.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    start = _since(since)
+    _collect(cc, [Source("telegram", channel, since=start, login=login) for channel in channels],
+             "cli:collect-telegram")
+
+
+def _since(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not a date: {value!r} (use YYYY-MM-DD)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+@collect.command("video")
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--browser-only", is_flag=True, help="Skip yt-dlp and go straight to the Chromium fallback.")
+@common_options
+def video(cc: CommandContext, urls: tuple[str, ...], browser_only: bool) -> None:
+    """Collect the video of TV and video pages: yt-dlp first, a headless Chromium when it fails.
+
+    Keeps one file of at most 720p with audio (collect.video_max_height), subtitles when
+    offered, and, for pages read in the browser, a full-page screenshot and the page HTML.
+    Interrupted downloads continue on the next run.
+
+    Example:
+
+        svidok collect video https://example.tv/news/12345 --json
+    """
+    from svidok.collectors.sources import Source
+
+    logging.basicConfig(level=logging.INFO if cc.debug else logging.WARNING, format="%(levelname)s %(message)s")
+    _collect(cc, [Source("video", url, browser_only=browser_only) for url in urls], "cli:collect-video")
 
 
 @click.command("sources")
@@ -155,21 +223,5 @@ def _state(values: tuple[Any, ...] | None) -> dict[str, Any]:
     return {"last_run_at": values[0], "last_status": values[1], "items_total": values[2],
             "errors": json.loads(values[3] or "[]")}
 
-
-def _attach_optional() -> None:
-    """`collect telegram` and `collect video` come from their own modules, when those import."""
-    for module_name, command_name in (("svidok.cli.collect_telegram", "telegram"), ("svidok.cli.collect_video", "video")):
-        try:
-            module = importlib.import_module(module_name)
-        except ImportError:
-            continue
-        command = getattr(module, command_name, None)
-        if not isinstance(command, click.Command):
-            command = next((c for c in getattr(module, "COMMANDS", []) if c.name == command_name), None)
-        if command is not None:
-            collect.add_command(command, command_name)
-
-
-_attach_optional()
 
 COMMANDS: list[click.Command] = [collect, sources]

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from svidok.cli.base import CommandContext, CommandError, common_options, stderr
 from svidok.collectors.base import CollectProblem
 from svidok.foundation.archive import ItemRecord, MediaStatus, SaveResult
-from svidok.cli.base import CommandContext, CommandError, common_options, stderr
-from svidok.pipeline import CollectReport, run_collector
 from svidok.foundation.workspace import Workspace
+from svidok.pipeline import CollectReport, run_collector
 
 
 @click.group()

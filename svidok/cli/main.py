@@ -134,9 +134,8 @@ def audit_verify(cc: CommandContext) -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
-    from svidok.cli import analyze, collect, demo, faces, ingest
+    from svidok.cli import analyze, collect, demo, faces, ingest, persons, review
     from svidok.cli import match as match_cli
-    from svidok.cli import persons, review
     from svidok.cli import transcribe as transcribe_cli
 
     for module in (ingest, collect, analyze, faces, transcribe_cli, persons, match_cli, review, demo):

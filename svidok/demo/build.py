@@ -56,14 +56,14 @@ def fresh_workspace(root: Path) -> Workspace:
 
 def run_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
     """Steps 1-7; serving (step 8) is the caller's."""
+    from svidok.analyzers.registry import default_analyzers
+    from svidok.cases.users import add_user, generate_password
     from svidok.collectors.tdesktop_export import TelegramDesktopExport
     from svidok.demo import material as demo_material
-    from svidok.pipeline import run_analysis, run_collector
-    from svidok.analyzers.registry import default_analyzers
     from svidok.matching.persons import ConsentInput, PersonInput, add_consent, add_person
     from svidok.matching.references import EnrollOptions, enroll
     from svidok.matching.sightings import list_sightings, run_match
-    from svidok.cases.users import add_user, generate_password
+    from svidok.pipeline import run_analysis, run_collector
 
     with fresh_workspace(root) as ws:                                                  # 1
         say(f"1/7 workspace: {ws.root}")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -102,6 +104,23 @@ class Workspace:
     @cached_property
     def audit(self) -> AuditLog:
         return AuditLog(self.db)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
+
+        Inside an open transaction it joins that one. Never compute or wait on the network
+        inside: other processes wait for the write lock meanwhile."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def path(self, relpath: str) -> Path:
         return self.root / relpath

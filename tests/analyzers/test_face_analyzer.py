@@ -14,11 +14,11 @@ from svidok.analyzers.base import MediaFile
 from svidok.analyzers.face_analyzer import FaceAnalyzer, ScanPlan, faces_in_frames
 from svidok.analyzers.faces import DetectedFace, FaceOptions, FaceQuality
 from svidok.analyzers.frames import iter_frames
-from svidok.analyzers.tracks import iou
 from svidok.analyzers.registry import default_analyzers
+from svidok.analyzers.tracks import iou
 from svidok.foundation.archive import Archive
-from svidok.pipeline import AnalysisFailed, analyze_one
 from svidok.foundation.settings import AnalyzeSettings
+from svidok.pipeline import AnalysisFailed, analyze_one
 from tests.analyzers.test_frames import FPS, write_video
 
 pytestmark = pytest.mark.models

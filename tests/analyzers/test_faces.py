@@ -9,8 +9,19 @@ import numpy as np
 import pytest
 
 from svidok.analyzers.base import AnalysisError
-from svidok.analyzers.faces import (FACE_MODEL, FACE_MODEL_VERSION, Chain, DetectedFace, FaceModels, FaceOptions, FaceQuality,
-                             Focus, detect_faces, follow, load_image)
+from svidok.analyzers.faces import (
+    FACE_MODEL,
+    FACE_MODEL_VERSION,
+    Chain,
+    DetectedFace,
+    FaceModels,
+    FaceOptions,
+    FaceQuality,
+    Focus,
+    detect_faces,
+    follow,
+    load_image,
+)
 from svidok.analyzers.tracks import iou
 
 pytestmark = pytest.mark.models

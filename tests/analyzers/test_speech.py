@@ -174,7 +174,7 @@ def test_improbable_hotword_run_is_dropped_but_a_spoken_name_kept() -> None:
 
 @pytest.mark.models
 def test_a_name_given_verbatim_as_hotword_is_not_skipped() -> None:
-    demo = Path(__file__).resolve().parents[2] / "core" / "demo_assets" / "captive_ru.ogg"
+    demo = Path(__file__).resolve().parents[2] / "svidok" / "demo" / "assets" / "captive_ru.ogg"
     text = normalise(transcribe(demo, "ru", ["Петренко Александр Иванович"]).text)
     assert text.startswith("меня зовут петренко александр иванович") and "в плену" in text
 

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from svidok.analyzers.text_index import fts_query, search, sync
-from svidok.foundation.text import stem
 from svidok.foundation.archive import Archive, ItemRecord
+from svidok.foundation.text import stem
 
 
 def add_segment(ws, text: str, start: float = 12.5, sha: str = "ab" * 32) -> int:  # noqa: ANN001

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 import pytest
 
-from svidok.collectors.sources import COLLECTORS, SourcesError, load_sources, runner_for
+from svidok.collectors.sources import KINDS, Source, SourcesError, collectors_for, load_sources
 from tests.collectors.fake_tme_server import FakeTelegram
 from tests.collectors.test_tme_web import guard  # noqa: F401 - fixture: no request may leave 127.0.0.1
 
@@ -30,11 +31,12 @@ def test_bad_files_name_the_problem(tmp_path, body, message):
         load_sources(path)
 
 
-def test_registry_is_lazy_and_rejects_unknown_kinds():
-    assert set(COLLECTORS) == {"telegram-web", "telegram", "video"}
-    assert all(callable(runner_for(kind)) for kind in COLLECTORS)
+def test_each_kind_is_one_module_that_runs_itself_and_unknown_kinds_are_refused(fresh_workspace):
+    assert set(KINDS) == {"telegram-web", "telegram", "video"}
+    assert all(KINDS[kind] == f"svidok.collectors.{KINDS[kind].rpartition('.')[2]}" for kind in KINDS)
+    assert all(callable(importlib.import_module(module).collectors_for) for module in KINDS.values())
     with pytest.raises(SourcesError, match="unknown collector kind 'nope'"):
-        runner_for("nope")
+        collectors_for(fresh_workspace, Source("nope", "x"))
 
 
 def test_collect_all_goes_on_after_a_failing_source_and_sources_shows_state(fresh_workspace, run_json, run_cli,

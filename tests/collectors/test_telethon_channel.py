@@ -21,10 +21,11 @@ from telethon.extensions import BinaryReader
 from telethon.tl import types
 from telethon.utils import get_input_location
 
-from svidok.collectors.telethon_channel import ChannelOptions, TelethonChannelCollector, known_items
-from svidok.cli.collect_telegram import DOWNLOADS, collect_channels
+from svidok.collectors import telethon_channel
+from svidok.collectors.sources import Source
+from svidok.collectors.telethon_channel import DOWNLOADS, ChannelOptions, TelethonChannelCollector, known_items
 from svidok.foundation.archive import Archive
-from svidok.pipeline import run_collector
+from svidok.pipeline import CollectReport, collect_sources, merged_report, run_collector
 
 T0 = datetime(2024, 3, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -50,6 +51,9 @@ class InMemoryTelegram:
         self.crash_download_after: int | None = None   # bytes, then KeyboardInterrupt (once)
         self.flood_after: int | None = None            # messages, then FloodWaitError (once)
         self.broken: set[str] = set()
+
+    def close(self) -> None:
+        self.calls.append(("close",))
 
     def post(self, channel: str, message: types.Message, data: bytes | None = None) -> None:
         self.channels.setdefault(channel, {})[message.id] = bytes(message)
@@ -142,11 +146,23 @@ def telegram() -> InMemoryTelegram:
     return tg
 
 
+@pytest.fixture
+def collect_channels(monkeypatch):
+    """`svidok collect telegram` through the runner every collect command uses; the in-memory
+    Telegram stands in for the client (the only part replaced: Telegram's servers)."""
+
+    def collect(ws, client: InMemoryTelegram, channels: list[str], since: datetime | None) -> CollectReport:
+        monkeypatch.setattr(telethon_channel, "open_client", lambda workspace, source: client)
+        return merged_report(collect_sources(ws, [Source("telegram", c, since=since) for c in channels]))
+
+    return collect
+
+
 def rows(ws, sql: str, *args):
     return ws.conn.execute(sql, args).fetchall()
 
 
-def test_posts_albums_forwards_and_media_are_archived(fresh_workspace, telegram):
+def test_posts_albums_forwards_and_media_are_archived(fresh_workspace, telegram, collect_channels):
     report = collect_channels(fresh_workspace, telegram, ["https://t.me/s/WarNews"], None)
     assert (report.items, report.media, report.errors) == (3, 3, [])
     items = {r[0]: r for r in rows(fresh_workspace, "SELECT source_id, text, views, forwarded_from, raw, author, url"
@@ -168,7 +184,7 @@ def test_posts_albums_forwards_and_media_are_archived(fresh_workspace, telegram)
     assert not any((fresh_workspace.root / DOWNLOADS).iterdir())          # no part files left behind
 
 
-def test_incremental_runs_and_since(fresh_workspace, telegram):
+def test_incremental_runs_and_since(fresh_workspace, telegram, collect_channels):
     collect_channels(fresh_workspace, telegram, ["warnews"], None)
     telegram.post("warnews", types.Message(id=5, peer_id=types.PeerChannel(777), date=T0 + timedelta(hours=1),
                                            message="новое", post=True))
@@ -184,7 +200,7 @@ def test_incremental_runs_and_since(fresh_workspace, telegram):
     assert rows(fresh_workspace, "SELECT source_id FROM item WHERE channel = 'late'") == [("late/2",)]
 
 
-def test_edits_become_versions_and_deletions_are_recorded(fresh_workspace, telegram):
+def test_edits_become_versions_and_deletions_are_recorded(fresh_workspace, telegram, collect_channels):
     collect_channels(fresh_workspace, telegram, ["warnews"], None)
     edited = types.Message(id=1, peer_id=types.PeerChannel(777), date=T0, message="Пленный Иванов Иван", post=True,
                            edit_date=T0 + timedelta(hours=2), views=400, forwards=3)
@@ -239,7 +255,7 @@ def test_download_resumes_after_connection_loss_and_crash(fresh_workspace, teleg
     assert sha == hashlib.sha256(MP4).hexdigest()
 
 
-def test_failing_channel_is_reported_and_others_go_on(fresh_workspace, telegram):
+def test_failing_channel_is_reported_and_others_go_on(fresh_workspace, telegram, collect_channels):
     telegram.broken.add("gone")
     report = collect_channels(fresh_workspace, telegram, ["gone", "warnews", "bad/name"], None)
     assert report.items == 3
@@ -251,8 +267,8 @@ def test_failing_channel_is_reported_and_others_go_on(fresh_workspace, telegram)
 def test_cli_needs_api_credentials_and_keeps_session_private(fresh_workspace, monkeypatch):
     from click.testing import CliRunner
 
+    from svidok.cli.collect import telegram as telegram_command
     from svidok.collectors.telethon_client import TelethonSource
-    from svidok.cli.collect_telegram import telegram_command
 
     monkeypatch.delenv("SVIDOK_COLLECT_TELEGRAM_API_ID", raising=False)
     result = CliRunner().invoke(telegram_command, ["warnews", "--workspace", str(fresh_workspace.root), "--json"])

@@ -136,20 +136,20 @@ def test_faults_are_reported_and_retried(fresh_workspace, run_json, site):
 
 def test_malformed_pages_and_dead_hosts_give_clear_errors(fresh_workspace, run_json, site):
     site.pages["broken"] = "<html><body><div class='tgme_widget_message' data-post='broken/x'>%%<<</div"
-    report = run_json("collect", "telegram-web", "broken", "--base-url", site.base)
+    report = run_json("collect", "telegram-web", "broken", "--base-url", site.base, exit_code=1)  # nothing done
     assert report["items"] == 0
     assert [e["error"] for e in report["errors"]] == ["post without a usable data-post attribute ('broken/x')"]
     site.pages["notme"] = "<html><body>Hello</body></html>"
-    report = run_json("collect", "telegram-web", "notme", "--base-url", site.base)
+    report = run_json("collect", "telegram-web", "notme", "--base-url", site.base, exit_code=1)
     assert "no posts on the page" in report["errors"][0]["error"]
-    dead = run_json("collect", "telegram-web", "testchan", "--base-url", "http://127.0.0.1:9")
+    dead = run_json("collect", "telegram-web", "testchan", "--base-url", "http://127.0.0.1:9", exit_code=1)
     assert dead["items"] == 0 and "page not fetched" in dead["errors"][0]["error"]
     assert counts(fresh_workspace.root)["item"] == 0
 
 
 def test_guard_sees_requests_to_other_hosts(fresh_workspace, run_json, guard):
     """The check the other tests rely on: a request for a foreign host reaches the guard."""
-    report = run_json("collect", "telegram-web", "testchan", "--base-url", "http://t.me.invalid")
+    report = run_json("collect", "telegram-web", "testchan", "--base-url", "http://t.me.invalid", exit_code=1)
     assert report["items"] == 0 and report["errors"]
     assert any("t.me.invalid" in seen for seen in guard.seen)
     guard.seen.clear()

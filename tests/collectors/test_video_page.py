@@ -18,8 +18,8 @@ import av
 import numpy as np
 import pytest
 
-from svidok.collectors.video_page import VideoOptions
-from svidok.cli.collect_video import collect_videos, video_options
+from svidok.collectors.sources import Source
+from svidok.pipeline import CollectReport, collect_sources, merged_report
 
 DURATION = 3.0
 CHROMIUM = Path("/usr/bin/chromium")
@@ -129,8 +129,15 @@ def site(tmp_path_factory) -> Site:
 
 
 @pytest.fixture
-def options(fresh_workspace) -> VideoOptions:
-    return dataclasses.replace(video_options(fresh_workspace), page_timeout_s=10, download_timeout_s=10, retries=1)
+def options(fresh_workspace) -> dict:
+    """Test-sized collection settings (the keyword arguments of `collect_videos`)."""
+    return {"page_timeout_s": 10, "download_timeout_s": 10, "retries": 1}
+
+
+def collect_videos(ws, urls: list[str], options: dict, browser_only: bool = False) -> CollectReport:
+    """`svidok collect video` through the runner every collect command uses, with these settings."""
+    ws.settings = dataclasses.replace(ws.settings, collect=dataclasses.replace(ws.settings.collect, **options))
+    return merged_report(collect_sources(ws, [Source("video", url, browser_only=browser_only) for url in urls]))
 
 
 def stored(ws, url: str) -> tuple[dict, dict[str, Path]]:
@@ -181,9 +188,8 @@ def test_mp4_page_with_ytdlp_and_with_the_browser(fresh_workspace, site, options
     assert raw["method"] == "yt-dlp"                  # its generic extractor reads <video> and <track>
     assert raw["extractor"] and raw["format_id"] and raw["yt_dlp_version"] and raw["subtitles"] == ["ru"]
     assert media["subtitles"].read_bytes() == VTT
-    browser = dataclasses.replace(options, use_ytdlp=False)
     other = f"{site.base}/mp4.html?via=browser"
-    assert collect_videos(fresh_workspace, [other], browser).errors == []
+    assert collect_videos(fresh_workspace, [other], options, browser_only=True).errors == []
     raw, media = stored(fresh_workspace, other)
     assert raw["method"] == "browser" and raw["stream_kind"] == "file"
     assert_clip(media["video"])
@@ -195,16 +201,15 @@ def test_bad_pages_fail_clearly_and_a_cut_download_resumes(fresh_workspace, site
     missing = collect_videos(fresh_workspace, [f"{site.base}/nothing.html", "ftp://x/y"], options)
     assert missing.items == 0 and "HTTP 404" in missing.errors[0]["error"]
     assert "not an http(s) URL" in missing.errors[1]["error"]
-    fast = dataclasses.replace(options, page_timeout_s=2, use_ytdlp=False)
+    fast = {**options, "page_timeout_s": 2}
     started = time.monotonic()
-    slow = collect_videos(fresh_workspace, [f"{site.base}/slow"], fast)
+    slow = collect_videos(fresh_workspace, [f"{site.base}/slow"], fast, browser_only=True)
     assert "did not load within 2 s" in slow.errors[0]["error"] and time.monotonic() - started < 15
-    browser = dataclasses.replace(options, use_ytdlp=False)
     url = f"{site.base}/cut.html"
-    cut = collect_videos(fresh_workspace, [url], browser)
+    cut = collect_videos(fresh_workspace, [url], options, browser_only=True)
     assert cut.items == 0 and "truncated" in cut.errors[0]["error"]
     assert fresh_workspace.conn.execute("SELECT count(*) FROM item WHERE source_id = ?", (url,)).fetchone()[0] == 0
-    resumed = collect_videos(fresh_workspace, [url], browser)
+    resumed = collect_videos(fresh_workspace, [url], options, browser_only=True)
     assert (resumed.items, resumed.errors) == (1, [])
     ranges = [r for p, r in site.log if p == "/media/cut.mp4" and r]
     half = len(site.files["/media/cut.mp4"][0]) // 2
@@ -217,7 +222,7 @@ def test_cli_reports_bad_urls_as_json(fresh_workspace):
 
     from click.testing import CliRunner
 
-    from svidok.cli.collect_video import video_command
+    from svidok.cli.collect import video as video_command
 
     result = CliRunner().invoke(video_command, ["ftp://example/x", "--workspace", str(fresh_workspace.root), "--json"])
     assert result.exit_code == 1

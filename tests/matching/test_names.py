@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from svidok.foundation.settings import MatchSettings
-from svidok.matching.name_matcher import Text, find_mentions, person_names, supporting_reasons, tokenize
 from svidok.foundation.text import name_key, transliterate
+from svidok.matching.name_matcher import Text, find_mentions, person_names, supporting_reasons, tokenize
 from svidok.matching.names import split_name
 from svidok.matching.persons import Person
 

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from svidok.cases.users import add_user
 from svidok.foundation.clock import utc_now
 from svidok.foundation.workspace import Workspace
-from svidok.cases.users import add_user
 from tests.factories import jpeg_bytes, mp4_bytes
 
 PASSWORD = "correct horse battery staple"
