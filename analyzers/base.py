@@ -5,7 +5,8 @@
 `InferenceModel` owns one model: lazy loading (once per process, via `shared()`), its name,
 version and licence, and `predict()`. Subclasses implement only `_load` and `_predict`.
 
-`Analyzer` adds derived records for one media file. `svidok.pipeline.run_analysis` calls it
+`Analyzer` adds derived records for one media file: gather → compute → store, the rows written
+in one short transaction after the computing is done. `svidok.pipeline.run_analysis` calls it
 for every media file that this analyzer's current version has not yet done, records success
 or the error in the `analysis` table, and goes on with the next file. A `BackgroundAnalyzer`
 (speech) computes in a thread while the others (faces) work, so the two use both cores. Every derived record
@@ -93,11 +94,20 @@ class AnalysisOutcome:
 
 
 class Analyzer(ABC):
-    """Adds derived records for one media file."""
+    """Adds derived records for one media file, in three steps, so that no database lock is
+    held while it computes:
+
+        gather (reads the workspace) ──▶ compute (the heavy part; no database) ──▶ store (writes rows)
+
+    `store` runs inside the pipeline's short transaction for the file. A `background` analyzer's
+    `compute` may run in another thread beside the other analyzers (its model must release the
+    GIL while it computes), so it must not touch the workspace at all.
+    """
 
     name: ClassVar[str]
     version: ClassVar[str]
     accepts: ClassVar[tuple[str, ...]] = ("image", "video", "audio")   # MIME major types
+    background: ClassVar[bool] = False
 
     def params(self) -> dict[str, Any]:
         """Parameters that change results (stored with every record)."""
@@ -106,32 +116,23 @@ class Analyzer(ABC):
     def wants(self, media: MediaFile) -> bool:
         return media.mime.split("/")[0] in self.accepts
 
-    @abstractmethod
-    def analyze(self, media: MediaFile, workspace: "Workspace") -> AnalysisOutcome:
-        """Analyze one file and write its derived records (in the caller's transaction)."""
-
-    def clear(self, media: MediaFile, workspace: "Workspace") -> None:
-        """Remove this analyzer's earlier records for the file (used by --reanalyze)."""
-
-
-class BackgroundAnalyzer(Analyzer):
-    """An analyzer whose heavy work needs no workspace, so the pipeline can run it in a thread
-    beside the other analyzers (its model must release the GIL while it computes):
-
-        gather (reads the workspace) ──▶ compute (thread-safe) ──▶ store (writes the workspace)
-    """
-
-    @abstractmethod
     def gather(self, media: MediaFile, workspace: "Workspace") -> Any:
         """What `compute` needs from the workspace (called in the workspace's thread)."""
+        return None
 
     @abstractmethod
     def compute(self, media: MediaFile, gathered: Any) -> Any:
-        """The heavy part; may run in another thread, so it must not touch the workspace."""
+        """The heavy part: no database access (it may put derived files into a content store)."""
 
     @abstractmethod
     def store(self, media: MediaFile, computed: Any, workspace: "Workspace") -> AnalysisOutcome:
         """Write the derived records (in the caller's transaction)."""
 
-    def analyze(self, media: MediaFile, workspace: "Workspace") -> AnalysisOutcome:
-        return self.store(media, self.compute(media, self.gather(media, workspace)), workspace)
+    def clear(self, media: MediaFile, workspace: "Workspace") -> None:
+        """Remove this analyzer's earlier records for the file (before `store`, in its transaction)."""
+
+
+class BackgroundAnalyzer(Analyzer):
+    """An analyzer whose `compute` runs in the pipeline's thread beside the other analyzers."""
+
+    background: ClassVar[bool] = True

@@ -1,6 +1,7 @@
 """The `faces` analyzer: faces, face crops, frames and face tracks for one photo or video.
 
-For one media file, inside the caller's transaction:
+For one media file (steps 1-3 and the linking of 5 computed with no transaction open, the rows
+then written in the pipeline's short transaction for the file):
 1. sample frames (`analyzers.frames`): a photo is one frame, a video a few per second;
 2. detect, embed and rate the faces of each frame (`analyzers.faces`); in a video, frames
    between full searches get a cheaper search focused on the faces already seen (`ScanPlan`,
@@ -20,7 +21,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,8 +43,10 @@ from svidok.analyzers.frames import Frame, FrameOptions, iter_frames
 from svidok.analyzers.tracks import Track, TrackedFace, link_tracks
 from svidok.foundation.clock import utc_now
 from svidok.foundation.settings import AnalyzeSettings
+from svidok.foundation.store import StoredFile
 
 if TYPE_CHECKING:
+    from svidok.foundation.store import ContentStore
     from svidok.foundation.workspace import Workspace
 
 CROP_MARGIN = 0.3          # crop = box grown by this fraction of its size on every side
@@ -70,30 +73,40 @@ class FaceAnalyzer(Analyzer):
         return {"faces": FaceOptions.from_settings(settings).as_dict(),
                 "frames": asdict(FrameOptions.from_settings(settings))}
 
-    def analyze(self, media: MediaFile, workspace: "Workspace") -> AnalysisOutcome:
-        settings = self.settings or workspace.settings.analyze
-        face_options = FaceOptions.from_settings(settings)
-        params_json = json.dumps(self.params(settings), sort_keys=True)
+    def gather(self, media: MediaFile, workspace: "Workspace") -> FaceJob:
+        return FaceJob(self.settings or workspace.settings.analyze, workspace.derived)
+
+    def compute(self, media: MediaFile, job: "FaceJob") -> FacesFound:
+        """Steps 1-3 and 5, with no database: frames, faces, crops and frames stored as files, tracks."""
+        face_options = FaceOptions.from_settings(job.settings)
         is_video = media.mime.startswith("video/")
+        found = FacesFound(json.dumps(self.params(job.settings), sort_keys=True))
         per_frame: list[tuple[float | None, list[TrackedFace]]] = []
-        frames_kept = 0
-        frames = iter_frames(media.path, media.mime, FrameOptions.from_settings(settings))           # 1
-        workers = settings.face_workers if is_video else 1
-        for frame, found in faces_in_frames(frames, face_options, workers):                        # 2
-            faces = [face for face in found if face.embedding is not None]
+        frames = iter_frames(media.path, media.mime, FrameOptions.from_settings(job.settings))       # 1
+        workers = job.settings.face_workers if is_video else 1
+        for frame, detected in faces_in_frames(frames, face_options, workers):                     # 2
+            faces = [face for face in detected if face.embedding is not None]
             if not faces:
                 continue
-            frame_sha = self._store_jpeg(workspace, media, frame.image, "frame", frame.time_s) if is_video else None
-            frames_kept += frame_sha is not None
-            members = [TrackedFace(self._insert_face(workspace, media, frame.image, frame.time_s, face,
-                                                     frame_sha, params_json), frame.time_s, face)
-                       for face in faces]                                                         # 3, 4
+            frame_file = job.store.put_bytes(encode_jpeg(frame.image), "jpg") if is_video else None  # 3
+            members = []
+            for face in faces:
+                crop_file = job.store.put_bytes(encode_jpeg(crop(frame.image, face.box)), "jpg")
+                found.faces.append(FoundFace(frame.time_s, face, crop_file, frame_file))
+                members.append(TrackedFace(len(found.faces) - 1, frame.time_s, face))
             per_frame.append((frame.time_s, members))
-        tracks = _tracks(per_frame, is_video)                                                     # 5
-        for track in tracks:
-            self._insert_track(workspace, media, track)
-        n_faces = sum(len(members) for _, members in per_frame)
-        return AnalysisOutcome({"faces": n_faces, "tracks": len(tracks), "frames": frames_kept})
+        found.tracks = _tracks(per_frame, is_video)                                                # 5
+        return found
+
+    def store(self, media: MediaFile, found: FacesFound, workspace: "Workspace") -> AnalysisOutcome:
+        """Step 4 and the rows of 3 and 5, in the caller's transaction."""
+        frames = {f.frame_file.sha256: f for f in found.faces if f.frame_file is not None}
+        for first in frames.values():
+            self._artifact(workspace, media, first.frame_file, "frame", first.time_s)
+        ids = [self._insert_face(workspace, media, f, found.params_json) for f in found.faces]
+        for track in found.tracks:
+            self._insert_track(workspace, media, track, ids)
+        return AnalysisOutcome({"faces": len(found.faces), "tracks": len(found.tracks), "frames": len(frames)})
 
     def clear(self, media: MediaFile, workspace: "Workspace") -> None:
         conn = workspace.conn
@@ -109,29 +122,27 @@ class FaceAnalyzer(Analyzer):
             (media.sha256, f"{self.name} %"),
         )
 
-    def _store_jpeg(self, workspace: "Workspace", media: MediaFile, image: np.ndarray, kind: str,
-                    time_s: float | None) -> str:
-        stored = workspace.derived.put_bytes(encode_jpeg(image), "jpg")
+    def _artifact(self, workspace: "Workspace", media: MediaFile, stored: StoredFile, kind: str,
+                  time_s: float | None) -> None:
         workspace.conn.execute(
             "INSERT OR IGNORE INTO artifact (sha256, kind, source_sha256, time_s, mime, path, producer, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (stored.sha256, kind, media.sha256, time_s, stored.mime, stored.relpath, self.producer, utc_now()),
         )
-        return stored.sha256
 
-    def _insert_face(self, workspace: "Workspace", media: MediaFile, image: np.ndarray, time_s: float | None,
-                     face: DetectedFace, frame_sha: str | None, params_json: str) -> int:
-        crop_sha = self._store_jpeg(workspace, media, crop(image, face.box), "crop", time_s)
+    def _insert_face(self, workspace: "Workspace", media: MediaFile, found: "FoundFace", params_json: str) -> int:
+        self._artifact(workspace, media, found.crop_file, "crop", found.time_s)
+        face = found.face
         return workspace.conn.execute(
             "INSERT INTO face (media_sha256, time_s, box, quality, embedding, crop_sha256, frame_sha256, model,"
             " model_version, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (media.sha256, time_s, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()),
-             face.embedding.astype(np.float32).tobytes(), crop_sha, frame_sha, FACE_MODEL, FACE_MODEL_VERSION,
-             params_json),
+            (media.sha256, found.time_s, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()),
+             face.embedding.astype(np.float32).tobytes(), found.crop_file.sha256,
+             found.frame_file.sha256 if found.frame_file else None, FACE_MODEL, FACE_MODEL_VERSION, params_json),
         ).lastrowid
 
-    def _insert_track(self, workspace: "Workspace", media: MediaFile, track: Track) -> int:
-        best = [m.key for m in track.best()]
+    def _insert_track(self, workspace: "Workspace", media: MediaFile, track: Track, face_ids: list[int]) -> int:
+        best = [face_ids[m.key] for m in track.best()]
         track_id = workspace.conn.execute(
             "INSERT INTO track (media_sha256, start_s, end_s, n_faces, embedding, best_face_ids, analyzer,"
             " analyzer_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -139,8 +150,35 @@ class FaceAnalyzer(Analyzer):
              json.dumps(best), self.name, self.version),
         ).lastrowid
         workspace.conn.executemany("UPDATE face SET track_id = ? WHERE id = ?",
-                                   [(track_id, m.key) for m in track.members])
+                                   [(track_id, face_ids[m.key]) for m in track.members])
         return track_id
+
+
+@dataclass(frozen=True)
+class FaceJob:
+    """What finding the faces of one file needs: the settings and where derived files go."""
+
+    settings: AnalyzeSettings
+    store: "ContentStore"
+
+
+@dataclass(frozen=True)
+class FoundFace:
+    """One face with an embedding, its crop (and, in a video, its frame) already stored as files."""
+
+    time_s: float | None
+    face: DetectedFace
+    crop_file: StoredFile
+    frame_file: StoredFile | None
+
+
+@dataclass
+class FacesFound:
+    """The computed result for one file; track members point into `faces` by index."""
+
+    params_json: str
+    faces: list[FoundFace] = field(default_factory=list)
+    tracks: list[Track] = field(default_factory=list)
 
 
 @dataclass

@@ -291,7 +291,6 @@ def _find_boxes_focused(model: _Dlib, work: np.ndarray, scale: float, options: F
     No fallbacks: a focused frame that finds nothing stays empty.
     """
     import cv2
-    import dlib
 
     rects = list(model.hog(work, options.hog_upsample - 1))
     coarse_min = HOG_WINDOW_PX / 2 ** (options.hog_upsample - 1)

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -88,6 +87,9 @@ class SaveResult:
     media: list[MediaOutcome]
 
 
+StoredMedia = tuple[MediaRecord, StoredFile | None, str | None]   # a medium, its stored file or why not
+
+
 def content_hash(text: str, raw: dict[str, Any]) -> str:
     body = json.dumps([text, raw], ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -101,18 +103,6 @@ class Archive:
         self.collector = collector
         self.collector_version = collector_version
         self.actor = actor or f"collector:{collector}"
-
-    @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Group many `save_item` calls in one transaction (much faster; still all-or-nothing)."""
-        conn = self.ws.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
 
     def store_file(self, media: MediaRecord) -> StoredFile:
         """Step 1: bytes into the content store (no database rows yet)."""
@@ -133,7 +123,13 @@ class Archive:
 
     def save_item(self, item: ItemRecord) -> SaveResult:
         """Archive one item and its media; idempotent on (source_kind, source_id) and bytes."""
-        stored: list[tuple[MediaRecord, StoredFile | None, str | None]] = []
+        stored = self.store_media(item)
+        with self.ws.transaction():
+            return self.save_rows(item, stored)
+
+    def store_media(self, item: ItemRecord) -> list[StoredMedia]:
+        """Step 1 for every medium of the item: its bytes into the content store, or why not."""
+        stored: list[StoredMedia] = []
         for media in item.media:
             if media.status != MediaStatus.STORED:
                 stored.append((media, None, media.note))
@@ -142,21 +138,10 @@ class Archive:
                 stored.append((media, self.store_file(media), None))
             except StoreError as exc:
                 stored.append((media, None, str(exc)))
-        conn = self.ws.conn
-        own = not conn.in_transaction
-        if own:
-            conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = self._save_rows(item, stored)
-            if own:
-                conn.execute("COMMIT")
-            return result
-        except BaseException:
-            if own:
-                conn.execute("ROLLBACK")
-            raise
+        return stored
 
-    def _save_rows(self, item: ItemRecord, stored: list[tuple[MediaRecord, StoredFile | None, str | None]]) -> SaveResult:
+    def save_rows(self, item: ItemRecord, stored: list[StoredMedia]) -> SaveResult:
+        """Step 2, in the caller's transaction: the item's rows, media links and audit entry."""
         conn = self.ws.conn
         now = utc_now()
         digest = content_hash(item.text, item.raw)

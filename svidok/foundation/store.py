@@ -2,8 +2,11 @@
 
 Every write goes to a temporary file in the same folder tree, is hashed while streaming
 (never read whole into memory), fsynced, and only then renamed to its final name. A crash
-at any point leaves at worst an orphan `.tmp-*` file (swept by `sweep_temp`) and never a
-half-written file under a final name. Files under a final name are made read-only: the
+at any point leaves at worst an orphan `.tmp-*` file and never a half-written file under a
+final name. A temporary file is named `.tmp-<host>-<pid>-<random>` after its writer, so that
+`sweep_temp` removes only abandoned ones: written by a process of this host that is gone, or
+untouched for `ABANDONED_AFTER_S` (another host's, or a name it cannot read). Another process
+writing into the same store meanwhile keeps its file. Files under a final name are made read-only: the
 originals are never modified.
 """
 
@@ -12,7 +15,9 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +27,7 @@ from svidok.foundation.mime import sniff
 
 CHUNK = 1024 * 1024
 TEMP_PREFIX = ".tmp-"
+ABANDONED_AFTER_S = 24 * 3600      # a temporary file untouched this long has no writer left
 
 
 class StoreError(Exception):
@@ -79,7 +85,7 @@ class ContentStore:
         digest = hashlib.sha256()
         size = 0
         head = b""
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.root)
+        fd, tmp_name = tempfile.mkstemp(prefix=_temp_prefix(), dir=self.root)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -129,13 +135,14 @@ class ContentStore:
         return self.path_for(sha256, ext).is_file()
 
     def sweep_temp(self) -> int:
-        """Remove temporary files left by an interrupted write; returns how many."""
+        """Remove temporary files that interrupted writes left behind; returns how many."""
         removed = 0
         if not self.root.exists():
             return 0
         for tmp in self.root.rglob(f"{TEMP_PREFIX}*"):
-            tmp.unlink(missing_ok=True)
-            removed += 1
+            if _abandoned(tmp):
+                tmp.unlink(missing_ok=True)
+                removed += 1
         return removed
 
     def remove(self, sha256: str, ext: str) -> bool:
@@ -146,6 +153,39 @@ class ContentStore:
         os.chmod(path, 0o600)
         path.unlink()
         return True
+
+
+def _host() -> str:
+    return socket.gethostname().replace("-", "_") or "host"
+
+
+def _temp_prefix() -> str:
+    return f"{TEMP_PREFIX}{_host()}-{os.getpid()}-"
+
+
+def _abandoned(tmp: Path) -> bool:
+    """Whether no writer is left: its process (on this host) is gone, or it is old."""
+    try:
+        age = time.time() - tmp.stat().st_mtime
+    except FileNotFoundError:
+        return False
+    if age > ABANDONED_AFTER_S:
+        return True
+    host, _, rest = tmp.name[len(TEMP_PREFIX):].partition("-")
+    pid = rest.partition("-")[0]
+    if host != _host() or not pid.isdigit():
+        return False
+    return not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _read_chunks(handle: BinaryIO, size: int) -> Iterable[bytes]:

@@ -50,9 +50,17 @@ class Quick(Analyzer):
     def __init__(self, other: Slow) -> None:
         self.other = other
         self.saw_background_running = False
+        self.computed_in_transaction = False
 
-    def analyze(self, media: MediaFile, workspace: Any) -> AnalysisOutcome:
+    def gather(self, media: MediaFile, workspace: Any) -> Any:
+        return workspace
+
+    def compute(self, media: MediaFile, workspace: Any) -> None:
+        self.computed_in_transaction |= workspace.conn.in_transaction
         self.saw_background_running |= self.other.started.wait(5)
+
+    def store(self, media: MediaFile, computed: None, workspace: Any) -> AnalysisOutcome:
+        assert workspace.conn.in_transaction
         return AnalysisOutcome({"quick": 1})
 
 
@@ -68,6 +76,7 @@ def test_background_computes_in_a_thread_while_the_foreground_works(fresh_worksp
     report = run_analysis(ws, [quick, slow])
 
     assert quick.saw_background_running
+    assert not quick.computed_in_transaction            # no write lock held while computing
     assert slow.compute_threads and threading.main_thread().name not in slow.compute_threads
     assert slow.store_threads == set(slow.gathered) == {threading.main_thread().name}
     assert report.counts == {"quick": 3, "slow": len("one text") + len("three text")}

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -43,8 +47,58 @@ def test_interrupted_stream_leaves_no_half_file(tmp_path):
     assert [p for p in (tmp_path / "media").rglob("*") if p.is_file()] == []
 
 
-def test_sweep_removes_leftover_temp_files(tmp_path):
+def test_sweep_removes_only_abandoned_temp_files(tmp_path):
+    import socket
+
     store = ContentStore(tmp_path / "media", tmp_path)
     (tmp_path / "media").mkdir()
-    (tmp_path / "media" / ".tmp-abc").write_bytes(b"half")
-    assert store.sweep_temp() == 1
+    host = socket.gethostname().replace("-", "_")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    files = {
+        "dead writer": f".tmp-{host}-{dead.stdout.strip()}-x1",     # its process is gone
+        "old, other host": ".tmp-elsewhere-1-x2",                    # untouched for two days
+        "old, unreadable name": ".tmp-abc",
+        "live writer": f".tmp-{host}-{os.getpid()}-x3",              # this process: still writing
+        "recent, other host": ".tmp-elsewhere-1-x4",                 # maybe still writing there
+    }
+    for name in files.values():
+        (tmp_path / "media" / name).write_bytes(b"half")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    for key in ("old, other host", "old, unreadable name"):
+        os.utime(tmp_path / "media" / files[key], (two_days_ago, two_days_ago))
+    assert store.sweep_temp() == 3
+    left = {p.name for p in (tmp_path / "media").iterdir()}
+    assert left == {files["live writer"], files["recent, other host"]}
+
+
+SLOW_WRITER = """
+import sys, time
+from pathlib import Path
+from svidok.foundation.store import ContentStore
+
+def chunks():
+    for _ in range(6):
+        yield b"x" * 1000
+        time.sleep(0.25)
+
+root = Path(sys.argv[1])
+print("started", flush=True)
+print(ContentStore(root / "media", root).put_stream(chunks(), "bin").sha256, flush=True)
+"""
+
+
+def test_opening_a_workspace_keeps_another_process_temp_file(tmp_path):
+    """`svidok collect --all` from cron writing while an analyst opens the workspace."""
+    from svidok.foundation.workspace import Workspace
+
+    Workspace.create(tmp_path).close()
+    writer = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, str(tmp_path)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    assert writer.stdout.readline().strip() == "started"
+    deadline = time.monotonic() + 10
+    while not list((tmp_path / "media").glob(".tmp-*")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    Workspace.open(tmp_path).close()                  # sweeps the store while the other process writes
+    out, err = writer.communicate(timeout=30)
+    assert writer.returncode == 0, err
+    assert len(out.strip()) == 64
