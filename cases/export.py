@@ -10,7 +10,12 @@
         data/media/ crops/ frames/ transcripts/ references/
 
 Steps: 1 check consent, 2 gather rows, 3 copy files (re-hashing each against its content
-address), 4 write the JSON and the summary, 5 make and validate the bag, 6 audit the export.
+address), 4 write the JSON and the summary, 5 make and validate the bag, 6 audit the export
+(a delivery to the named recipient: which sightings and which reference photos it took).
+
+`packages_holding` answers the reverse question for consent revocation
+(`matching.revocation`): which exports took a reference photo, and which copies of it lie
+under <workspace>/exports.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from svidok.cases.evidence import Bundle, gather
 from svidok.cases.recipients import Recipient, RecipientError, recipient
 from svidok.foundation.store import copy_out, sha256_file
 from svidok.foundation.workspace import Workspace
+from svidok.matching.revocation import ExportedPackage
 
 
 class ExportError(ValueError):
@@ -92,6 +98,7 @@ def export_case(ws: Workspace, case_id: int, recipient_name: str, out_dir: Path,
     ws.audit.append(actor, "case.export", f"case:{case_id}", {
         "recipient": recipient_name, "scope": rcpt.scope, "bag": str(bag_dir), "files": files,
         "sightings": [s["id"] for s in bundle.sightings], "audit_tip_in_bag": report.tip,
+        "references": sorted(f.sha256 for f in bundle.files if f.folder == "references"),
         "tagmanifest_sha256": sha256_file(bag_dir / "tagmanifest-sha256.txt")})
     return ExportResult(bag_dir, files, rcpt.key, [s["id"] for s in bundle.sightings],
                         sum(1 for f in bundle.files if f.folder == "references"), bundle.excluded)
@@ -152,3 +159,88 @@ def _bag_info(case_id: int, rcpt: Recipient, name: str, tip: str) -> dict[str, s
             "External-Identifier": f"svidok-case-{case_id}", "External-Description":
             f"Evidence package for case {case_id}, prepared for {rcpt.description} ({name})",
             "Svidok-Recipient": name, "Svidok-Consent-Scope": rcpt.scope, "Svidok-Audit-Tip": tip}
+
+
+def packages_holding(ws: Workspace, photos: set[str]) -> list[ExportedPackage]:
+    """The evidence packages that held any of these reference photos (SHA-256), for revocation.
+
+    Each export in the audit log is a delivery to a named recipient; the photos it took are in
+    its entry (`references`), or for older entries in its bag's manifest while the bag exists.
+    Bags and loose files under <workspace>/exports are searched too (by name, and by content
+    for files of a photo's size); the copies found there are returned for deletion.
+    """
+    local = _copies_under_exports(ws, photos)
+    packages = []
+    for at, obj, details in ws.conn.execute("SELECT at, object, details FROM audit WHERE action = 'case.export'"
+                                            " ORDER BY seq"):
+        package = _delivery(ws, json.loads(details), at, int(obj.split(":")[1]), photos, local)
+        if package is not None:
+            packages.append(package)
+    for bag, copies in local.values():                  # no export entry names them
+        info = _read_bag_info(bag)
+        case = info.get("External-Identifier", "").removeprefix("svidok-case-")
+        packages.append(ExportedPackage(str(bag), info.get("Svidok-Recipient"), int(case) if case.isdigit() else None,
+                                        info.get("Bagging-Date"), tuple(sorted(set(copies.values()))),
+                                        _relpaths(ws, copies)))
+    return packages
+
+
+def _delivery(ws: Workspace, details: dict[str, Any], at: str, case_id: int, photos: set[str],
+              local: dict[str, tuple[Path, dict[Path, str]]]) -> ExportedPackage | None:
+    bag = Path(details["bag"])
+    _, copies = local.pop(bag.name, (bag, {}))
+    if "references" in details:
+        held = set(details["references"]) & photos
+    else:                                                # exported before entries listed the photos
+        held = _manifest_photos(bag, photos) | set(copies.values())
+    if not held and not copies:
+        return None
+    return ExportedPackage(details["bag"], details.get("recipient"), case_id, at,
+                           tuple(sorted(held | set(copies.values()))), _relpaths(ws, copies))
+
+
+def _copies_under_exports(ws: Workspace, photos: set[str]) -> dict[str, tuple[Path, dict[Path, str]]]:
+    """Copies of the photos under <workspace>/exports: bag folder name -> (bag, {copy: photo})."""
+    root = ws.root / "exports"
+    marks = ",".join("?" * len(photos))
+    sizes = {ws.path(p).stat().st_size for (p,) in ws.conn.execute(
+        f"SELECT photo_path FROM reference WHERE photo_sha256 IN ({marks})", sorted(photos)) if ws.path(p).is_file()}
+    found: dict[str, tuple[Path, dict[Path, str]]] = {}
+    for path in sorted(root.rglob("*")) if root.is_dir() else []:
+        if path.is_symlink() or not path.is_file():
+            continue
+        sha = path.name.split(".")[0]
+        if sha not in photos and path.stat().st_size in sizes:
+            sha = sha256_file(path)
+        if sha in photos:
+            bag = _bag_of(path, root)
+            found.setdefault(bag.name, (bag, {}))[1][path] = sha
+    return found
+
+
+def _bag_of(path: Path, root: Path) -> Path:
+    """The bag folder holding a file under exports/ (else its top folder there)."""
+    for folder in path.parents:
+        if folder == root:
+            break
+        if (folder / "bagit.txt").is_file():
+            return folder
+    return root / path.relative_to(root).parts[0]
+
+
+def _manifest_photos(bag: Path, photos: set[str]) -> set[str]:
+    manifest = bag / "manifest-sha256.txt"
+    if not manifest.is_file():
+        return set()
+    return {line.split(maxsplit=1)[0] for line in manifest.read_text(encoding="utf-8").splitlines()
+            if line.strip()} & photos
+
+
+def _read_bag_info(bag: Path) -> dict[str, str]:
+    info = bag / "bag-info.txt"
+    lines = info.read_text(encoding="utf-8").splitlines() if info.is_file() else []
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in lines) if v}
+
+
+def _relpaths(ws: Workspace, copies: dict[Path, str]) -> tuple[str, ...]:
+    return tuple(str(p.relative_to(ws.root)) for p in sorted(copies))

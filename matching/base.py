@@ -5,8 +5,9 @@
 A `Matcher` looks at what the analyzers derived and proposes `Candidate`s: "this face track /
 this spoken or written name may be this missing person", with its reasons. It never writes;
 `matching.sightings.run_match` merges the candidates of all matchers (a name mention joins the
-face candidate of the same person and media) and upserts them as `pending` sightings by key,
-without touching sightings a reviewer already decided. Only persons with an active
+face candidate of the same person and media) and upserts them as `pending` sightings, each
+found by what it is about (person x media x where, `matching.upsert`), without touching
+sightings a reviewer already decided. Only persons with an active
 identification consent are given to matchers. A candidate is a possible match for a human to
 check, never an identification.
 """
@@ -25,11 +26,11 @@ if TYPE_CHECKING:
 
 @dataclass
 class Candidate:
-    """One possible sighting: person x media x (track | name mentions)."""
+    """One possible sighting: person x media x (where a face is seen | name mentions)."""
 
     person_id: int
     media_sha256: str
-    key: str                                   # unique per person x media x track/span
+    key: str                                   # person x media x names / face place; never a row id
     score: float                               # 0-1, higher = more likely the same person
     reasons: list[dict[str, Any]]              # {"kind": "face"|"name"|"unit"|"place"|"birth-year", ...}
     model_versions: dict[str, str]

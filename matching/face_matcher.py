@@ -138,9 +138,26 @@ class FaceMatcher(Matcher):
                                                                                           self.settings.face_threshold),
                   "frames": len(members), "face_id": int(members[best_i]), "track_id": track_id,
                   "reference_id": int(gallery.ref_ids[which[person_row][best_i]])}
-        key = f"p{person_id}:m{media}:" + (f"t{track_id}" if track_id is not None else f"f{members[best_i]}")
-        return Candidate(person_id, media, key, reason["score"], [reason], _versions(ws, members[best_i]),
-                         reference_ids, track_id=track_id)
+        start, end = _span(ws, track_id, members[best_i])
+        return Candidate(person_id, media, face_key(person_id, media, start, end), reason["score"], [reason],
+                         _versions(ws, members[best_i]), reference_ids, track_id=track_id, span_start_s=start,
+                         span_end_s=end)
+
+
+def face_key(person_id: int, media: str, start: float | None, end: float | None) -> str:
+    """Person x media x where: a stretch of a video, or the whole photo; never a row id, since
+    re-analysis replaces the face and track rows (`matching.upsert` finds the same sighting by place)."""
+    where = "photo" if start is None else f"{start:.2f}-{end if end is not None else start:.2f}s"
+    return f"p{person_id}:m{media}:face:{where}"
+
+
+def _span(ws: "Workspace", track_id: int | None, face_id: int) -> tuple[float | None, float | None]:
+    """When in the media the face (track) is seen: (None, None) for a photo."""
+    if track_id is not None:
+        row = ws.conn.execute("SELECT start_s, end_s FROM track WHERE id = ?", (track_id,)).fetchone()
+    else:
+        row = ws.conn.execute("SELECT time_s, time_s FROM face WHERE id = ?", (face_id,)).fetchone()
+    return (row[0], row[1]) if row else (None, None)
 
 
 def _group_by_track(ws: "Workspace", hits: list[tuple[int, int]]) -> dict[tuple, list[int]]:

@@ -1,12 +1,12 @@
 """Missing persons and the consent that allows searching for them.
 
 Nothing is searched for a person without an active consent whose scopes include
-`identification`. Revoking a consent removes what rests on it, in one transaction:
-its reference photos' rows and embeddings are deleted (with SQLite `secure_delete`, so the
-bytes are overwritten, and the WAL is truncated after), unreviewed sightings that rest on them
-are withdrawn, confirmed ones are kept as evidence and marked. The photo files are deleted
-right after the commit; if the process dies in between, `sweep_orphan_references` (run by
-every enroll, match and revoke) deletes files that no reference row points at.
+`identification`. Revoking a consent (`matching.revocation`) removes what rests on it:
+its reference photos' rows, embeddings and files (copies in exported packages included),
+withdraws unreviewed sightings that rest on them and marks confirmed ones. Photo files are
+deleted right after the revocation's commit; if the process dies in between,
+`sweep_orphan_references` (run by every enroll, match and revoke) deletes files that no
+reference row points at.
 """
 
 from __future__ import annotations
@@ -68,15 +68,6 @@ class ConsentInput:
     given_on: str
     scopes: list[str] = field(default_factory=lambda: ["identification"])
     document_ref: str | None = None
-
-
-@dataclass(frozen=True)
-class RevocationReport:
-    references: int = 0
-    files: int = 0
-    embeddings: int = 0
-    sightings_withdrawn: int = 0
-    confirmed_marked: int = 0
 
 
 def check_date(value: str | None, what: str) -> str | None:
@@ -154,50 +145,6 @@ def searchable_person_ids(ws: "Workspace") -> list[int]:
     return [r[0] for r in ws.conn.execute(
         "SELECT DISTINCT person_id FROM consent WHERE revoked_at IS NULL"
         " AND EXISTS (SELECT 1 FROM json_each(consent.scopes) WHERE value = 'identification') ORDER BY person_id")]
-
-
-def revoke_consent(ws: "Workspace", consent_id: int, actor: str = "cli") -> RevocationReport:
-    """Revoke a consent and remove every biometric trace that rests on it."""
-    from svidok.matching import vector_index
-
-    conn = ws.conn
-    conn.execute("PRAGMA secure_delete = ON")
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
-        row = conn.execute("SELECT person_id, revoked_at FROM consent WHERE id = ?", (consent_id,)).fetchone()
-        if row is None:
-            raise PersonError(f"no consent with id {consent_id}")
-        if row[1] is not None:
-            raise PersonError(f"consent {consent_id} was already revoked on {row[1]}")
-        refs = conn.execute("SELECT id, photo_path FROM reference WHERE consent_id = ?", (consent_id,)).fetchall()
-        withdrawn, marked = _settle_sightings(ws, [r[0] for r in refs], consent_id)
-        conn.execute("DELETE FROM reference WHERE consent_id = ?", (consent_id,))
-        conn.execute("UPDATE consent SET revoked_at = ? WHERE id = ?", (utc_now(), consent_id))
-        report = RevocationReport(len(refs), 0, len(refs), withdrawn, marked)
-        ws.audit.append(actor, "consent.revoke", f"consent:{consent_id}",
-                        {"person_id": row[0], "reference_ids": [r[0] for r in refs], **asdict(report)})
-    files = sweep_orphan_references(ws)
-    vector_index.drop_reference_caches(ws)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    return RevocationReport(len(refs), files, len(refs), withdrawn, marked)
-
-
-def _settle_sightings(ws: "Workspace", reference_ids: list[int], consent_id: int) -> tuple[int, int]:
-    """Withdraw unreviewed sightings resting on these references; mark confirmed ones."""
-    if not reference_ids:
-        return 0, 0
-    marks = ",".join("?" * len(reference_ids))
-    rests_on = f"EXISTS (SELECT 1 FROM json_each(sighting.reference_ids) WHERE value IN ({marks}))"
-    note = f"reference consent {consent_id} revoked on {utc_now()[:10]}; its reference photos were deleted"
-    now = utc_now()
-    withdrawn = ws.conn.execute(
-        f"UPDATE sighting SET status = 'withdrawn', evidence_note = ?, updated_at = ?"
-        f" WHERE status IN ({','.join('?' * len(UNREVIEWED))}) AND {rests_on}",
-        (note, now, *UNREVIEWED, *reference_ids)).rowcount
-    marked = ws.conn.execute(
-        f"UPDATE sighting SET evidence_note = ?, updated_at = ? WHERE status = 'confirmed' AND {rests_on}",
-        (note + "; kept as confirmed evidence", now, *reference_ids)).rowcount
-    return withdrawn, marked
 
 
 def sweep_orphan_references(ws: "Workspace") -> int:

@@ -6,9 +6,11 @@
 2. every matcher proposes candidates (faces × references, names × transcripts/posts);
 3. a name mention joins the best face candidate of the same person and media (one sighting
    with both reasons); otherwise it stays a name-only candidate;
-4. candidates are upserted by key in one transaction: new keys become `pending` sightings,
-   pending ones are refreshed, withdrawn ones (their old reference was revoked) are reopened,
-   and sightings a reviewer decided are never touched; the run is audited.
+4. candidates are upserted in one transaction (`matching.upsert`): a candidate's sighting is
+   found by what it is about (person x media x where in the media, never a track or face row
+   that re-analysis replaces); new ones become `pending` sightings, pending ones are refreshed
+   (score, reasons, evidence pointers), withdrawn ones (their old reference was revoked) are
+   reopened, and sightings a reviewer decided are never touched; the run is audited.
 """
 
 from __future__ import annotations
@@ -18,14 +20,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from svidok.foundation.clock import utc_now
 from svidok.matching.base import Candidate, Matcher
-from svidok.matching.persons import Person, list_persons, searchable_person_ids, sweep_orphan_references
+from svidok.matching.persons import list_persons, searchable_person_ids, sweep_orphan_references
+from svidok.matching.upsert import upsert
 
 if TYPE_CHECKING:
     from svidok.foundation.workspace import Workspace
 
-REFRESHABLE = ("pending", "withdrawn")
 STATUSES = ("pending", "confirmed", "rejected", "withdrawn", "conflict")
 
 
@@ -108,51 +109,6 @@ def merge_candidates(candidates: list[Candidate]) -> list[Candidate]:
         else:
             names[cand.key] = cand
     return faces + list(names.values())
-
-
-def _item_of(ws: "Workspace", media_sha256: str) -> int | None:
-    row = ws.conn.execute("SELECT item_id FROM item_media WHERE media_sha256 = ? ORDER BY item_id LIMIT 1",
-                          (media_sha256,)).fetchone()
-    return row[0] if row else None
-
-
-def upsert(ws: "Workspace", candidates: list[Candidate], actor: str, persons: list[Person]) -> tuple[int, int]:
-    """Write candidates by key; returns (new or reopened, refreshed)."""
-    now, new, updated = utc_now(), 0, 0
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
-        for cand in candidates:
-            row = ws.conn.execute("SELECT id, status, score, reasons FROM sighting WHERE key = ?", (cand.key,)).fetchone()
-            values = (cand.score, json.dumps(cand.reasons, ensure_ascii=False), json.dumps(cand.reference_ids),
-                      json.dumps(cand.model_versions, sort_keys=True))
-            if row is None:
-                ws.conn.execute(
-                    "INSERT INTO sighting (person_id, media_sha256, item_id, track_id, span_start_s, span_end_s, key,"
-                    " score, reasons, reference_ids, model_versions, status, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
-                    (cand.person_id, cand.media_sha256, cand.item_id or _item_of(ws, cand.media_sha256),
-                     cand.track_id, cand.span_start_s, cand.span_end_s, cand.key, *values, now, now))
-                new += 1
-            elif row[1] in REFRESHABLE and (row[1] == "withdrawn" or (row[2], row[3]) != values[:2]):
-                ws.conn.execute("UPDATE sighting SET score = ?, reasons = ?, reference_ids = ?, model_versions = ?,"
-                                " status = 'pending', evidence_note = NULL, updated_at = ? WHERE id = ?",
-                                (*values, now, row[0]))
-                new += row[1] == "withdrawn"
-                updated += row[1] == "pending"
-        _supersede_name_only(ws, candidates, now)
-        ws.audit.append(actor, "match.run", "", {"persons": [p.id for p in persons], "new_sightings": new,
-                                                 "updated": updated, "candidates": len(candidates)})
-    return new, updated
-
-
-def _supersede_name_only(ws: "Workspace", candidates: list[Candidate], now: str) -> None:
-    """A pending name-only sighting whose mention now sits in a face sighting is withdrawn."""
-    for cand in candidates:
-        if cand.kind == "face" and any(r["kind"] == "name" for r in cand.reasons):
-            ws.conn.execute("UPDATE sighting SET status = 'withdrawn', evidence_note = ?, updated_at = ?"
-                            " WHERE key = ? AND status = 'pending'",
-                            (f"merged into the face sighting {cand.key}", now,
-                             f"p{cand.person_id}:m{cand.media_sha256}:names"))
 
 
 def list_sightings(ws: "Workspace", status: Sequence[str] = (), person_id: int | None = None,

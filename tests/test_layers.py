@@ -27,7 +27,7 @@ def test_wheel_installs_only_svidok_with_every_stage_and_its_files(tmp_path):
     assert top == {"svidok"}
     for expected in ("svidok/foundation/workspace.py", "svidok/collectors/base.py", "svidok/analyzers/base.py",
                      "svidok/matching/base.py", "svidok/cases/export.py", "svidok/review_ui/app.py",
-                     "svidok/cli/main.py", "svidok/pipeline.py", "svidok/review_ui/templates/base.html",
+                     "svidok/cli/main.py", "svidok/pipeline/collect.py", "svidok/review_ui/templates/base.html",
                      "svidok/review_ui/static/app.js", "svidok/cases/templates/summary.html",
                      "svidok/demo/assets/captive_ru.ogg"):
         assert expected in names, expected

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from svidok.cli.base import CommandContext, CommandError, common_options, stderr
@@ -135,18 +135,26 @@ def consent_revoke(cc: CommandContext, consent_id: int) -> None:
 
         svidok consent revoke 3 --json
     """
-    from svidok.matching.persons import revoke_consent
+    from svidok.cases.export import packages_holding
+    from svidok.matching.revocation import revoke_consent
 
     with cc.workspace() as ws:
-        report = revoke_consent(ws, consent_id)
+        report = revoke_consent(ws, consent_id, exports=packages_holding)
+    cc.emit(report.as_dict(), _show_revocation)
 
-    def show(data: dict) -> None:
-        r = data["removed"]
-        stderr.print(f"removed {r['references']} reference(s), {r['files']} photo file(s), {r['embeddings']} "
-                     f"embedding(s); withdrew {r['sightings_withdrawn']} sighting(s); marked {r['confirmed_marked']} "
-                     "confirmed sighting(s)")
 
-    cc.emit({"removed": asdict(report)}, show)
+def _show_revocation(data: dict) -> None:
+    r = data["removed"]
+    stderr.print(f"removed {r['references']} reference(s), {r['files']} photo file(s), {r['embeddings']} "
+                 f"embedding(s); withdrew {r['sightings_withdrawn']} sighting(s); marked {r['confirmed_marked']} "
+                 "confirmed sighting(s)")
+    for touched in data["exports_touched"]:
+        stderr.print(escape(f"deleted the photo from the export {touched['bag']}: {', '.join(touched['removed'])}"))
+    if data["already_delivered"]:
+        stderr.print("[bold]already delivered[/] (Svidok cannot recall these; ask each recipient to delete the photo):")
+    for d in data["already_delivered"]:
+        line = f"  {d['recipient']}: case {d['case_id']}, exported {d['exported_at']}, package {d['bag']}"
+        stderr.print(escape(line))
 
 
 @click.command()
@@ -184,6 +192,9 @@ def enroll(cc: CommandContext, person_id: int, photos: tuple[Path, ...], face: i
             stderr.print(f"{r['status']}: {r['photo']}" + (f" ({r['reason']})" if r.get("reason") else ""))
 
     cc.emit([r.as_dict() for r in results], show)
+    if not any(r.status == "accepted" for r in results):
+        stderr.print("[bold red]error:[/] nothing enrolled: every photo was rejected")
+        raise SystemExit(1)
 
 
 COMMANDS = [person, consent, enroll]

@@ -87,3 +87,16 @@ def add_transcript(ws, media_sha256: str, text: str, start: float = 3.0) -> None
         ws.conn.execute("INSERT INTO transcript_segment (media_sha256, start_s, end_s, text, language, model,"
                         " model_version) VALUES (?, ?, ?, ?, 'ru', 'whisper-base', 'test')",
                         (media_sha256, start, start + 4.0, text))
+
+
+def archive_clip(tmp_path: Path, astronaut: np.ndarray, seconds: float = 3.0) -> Path:
+    """A still interview clip of the mirrored astronaut (H.264 MP4), for the real analyzers."""
+    import cv2
+
+    from tests.analyzers.test_frames import write_video
+
+    frame = cv2.resize(np.ascontiguousarray(np.fliplr(astronaut)), (320, 320), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(0)
+    frames = (np.clip(frame.astype(np.int16) + rng.integers(-2, 3, frame.shape), 0, 255).astype(np.uint8)
+              for _ in range(int(seconds * 25)))
+    return write_video(tmp_path / "clip.mp4", frames)

@@ -43,3 +43,15 @@ def test_face_option_picks_one_of_several(run_json, person_with_consent, photos)
     result = run_json("enroll", str(person), str(photos["two"]), "--face", "2", "--no-search")
     assert result[0]["status"] == "accepted"
     assert run_json("person", "show", str(person))["references"] == 1
+
+
+def test_every_photo_rejected_exits_1_with_the_reasons(run_cli, run_json, person_with_consent, photos) -> None:
+    person, _ = person_with_consent
+    result = run_cli("enroll", str(person), str(photos["blank"]), str(photos["tiny"]), "--json")
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)                                     # the same list, not {"error": ...}
+    assert [(r["photo"], r["status"]) for r in rows] == [(str(photos["blank"]), "rejected"),
+                                                         (str(photos["tiny"]), "rejected")]
+    assert rows[0]["reason"] == "no face found" and "too small" in rows[1]["reason"]
+    partial = run_json("enroll", str(person), str(photos["blank"]), str(photos["reference"]), "--no-search")
+    assert [r["status"] for r in partial] == ["rejected", "accepted"]   # partial success exits 0

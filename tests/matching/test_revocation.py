@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from svidok.foundation.workspace import Workspace
@@ -42,6 +44,7 @@ def test_revocation_cascade_leaves_no_trace(run_json, person_with_consent, photo
         assert statuses[other][0] == "confirmed" and "revoked" in statuses[other][1]
         entry = next(e for e in ws.audit.entries() if e["action"] == "consent.revoke")
         assert entry["details"]["reference_ids"] == [ref_id]
+        assert {k: entry["details"][k] for k in removed} == removed          # audited = reported
     # secure_delete + WAL truncation: gone even before any VACUUM
     assert [n for n, data in _all_bytes(workspace_path) if embedding[:64] in data] == []
     with Workspace.open(workspace_path) as ws:
@@ -62,3 +65,50 @@ def test_orphan_reference_file_is_swept(run_json, person_with_consent, photos, w
         assert (ws.root / stored.relpath).exists()
     run_json("match")
     assert not (workspace_path / stored.relpath).exists()
+
+
+def _confirm_and_attach(ws: Workspace, person: int) -> int:
+    """Two reviewers confirm the person's sighting; it joins the person's case. Returns the case."""
+    from svidok.cases.case import attach, open_case
+    from svidok.cases.decisions import record_decision
+    from svidok.cases.users import add_user, get_user
+
+    sighting = ws.conn.execute("SELECT id FROM sighting WHERE person_id = ?", (person,)).fetchone()[0]
+    for name in ("rev1", "rev2"):
+        user = get_user(ws, add_user(ws, name, "reviewer", "a long enough passphrase"))
+        record_decision(ws, sighting, user, "confirm")
+    case, _ = open_case(ws, person, None, "officer")
+    attach(ws, case, sighting, None, "officer")
+    return case
+
+
+def test_revocation_reaches_exported_copies_and_names_deliveries(run_json, person_with_consent, photos,
+                                                                 workspace_path, tmp_path) -> None:
+    person, consent = person_with_consent
+    media = archive_photo(run_json, photos["archive"])
+    with Workspace.open(workspace_path) as ws:
+        insert_faces(ws, media, photos["archive"])
+    run_json("enroll", str(person), str(photos["reference"]))
+    with Workspace.open(workspace_path) as ws:
+        case = _confirm_and_attach(ws, person)
+        photo_sha = ws.conn.execute("SELECT photo_sha256 FROM reference").fetchone()[0]
+    inside = Path(run_json("case", "export", str(case), "--recipient", "court")["bag"])
+    outside = Path(run_json("case", "export", str(case), "--recipient", "prosecutor", "--out",
+                            str(tmp_path / "usb"))["bag"])
+    copy_inside, copy_outside = (next((bag / "data" / "references").glob(f"{photo_sha}.*"))
+                                 for bag in (inside, outside))
+    assert inside.parent == workspace_path / "exports"
+
+    result = run_json("consent", "revoke", str(consent))
+    assert result["removed"]["files"] == 2                                 # the stored photo and the copy in exports/
+    assert not copy_inside.exists() and copy_outside.exists()              # outside the workspace: not ours to delete
+    assert [(e["bag"], e["removed"]) for e in result["exports_touched"]] == [
+        (str(inside), [str(copy_inside.relative_to(workspace_path))])]
+    delivered = {(d["recipient"], d["case_id"], d["bag"]) for d in result["already_delivered"]}
+    assert delivered == {("court", case, str(inside)), ("prosecutor", case, str(outside))}
+    assert all(d["photos"] == [photo_sha] for d in result["already_delivered"])
+    with Workspace.open(workspace_path) as ws:
+        entry = next(e for e in ws.audit.entries() if e["action"] == "consent.revoke")
+    assert {k: entry["details"][k] for k in result["removed"]} == result["removed"]
+    assert entry["details"]["already_delivered"] == result["already_delivered"]
+    assert entry["details"]["exports_touched"] == result["exports_touched"]
