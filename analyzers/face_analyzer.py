@@ -109,17 +109,22 @@ class FaceAnalyzer(Analyzer):
         return AnalysisOutcome({"faces": len(found.faces), "tracks": len(found.tracks), "frames": len(frames)})
 
     def clear(self, media: MediaFile, workspace: "Workspace") -> None:
+        """Remove this file's faces, tracks and crops, except those a decided sighting rests on:
+        what reviewers confirmed or rejected stays as they saw it."""
         conn = workspace.conn
-        tracks = "SELECT id FROM track WHERE media_sha256 = ? AND analyzer = ?"
-        conn.execute(f"UPDATE sighting SET track_id = NULL WHERE track_id IN ({tracks})", (media.sha256, self.name))
-        conn.execute("UPDATE face SET track_id = NULL WHERE media_sha256 = ?", (media.sha256,))
-        conn.execute("DELETE FROM face WHERE media_sha256 = ? AND model = ?", (media.sha256, FACE_MODEL))
-        conn.execute("DELETE FROM track WHERE media_sha256 = ? AND analyzer = ?", (media.sha256, self.name))
+        kept = ("SELECT track_id FROM sighting WHERE media_sha256 = :m AND track_id IS NOT NULL"
+                " AND status NOT IN ('pending', 'withdrawn')")
+        args = {"m": media.sha256, "a": self.name, "model": FACE_MODEL}
+        conn.execute(f"UPDATE sighting SET track_id = NULL WHERE track_id IN (SELECT id FROM track WHERE"
+                     f" media_sha256 = :m AND analyzer = :a) AND track_id NOT IN ({kept})", args)
+        conn.execute(f"UPDATE face SET track_id = NULL WHERE media_sha256 = :m AND track_id NOT IN ({kept})", args)
+        conn.execute("DELETE FROM face WHERE media_sha256 = :m AND model = :model AND track_id IS NULL", args)
+        conn.execute(f"DELETE FROM track WHERE media_sha256 = :m AND analyzer = :a AND id NOT IN ({kept})", args)
         conn.execute(
-            "DELETE FROM artifact WHERE source_sha256 = ? AND producer LIKE ? AND sha256 NOT IN"
+            "DELETE FROM artifact WHERE source_sha256 = :m AND producer LIKE :p AND sha256 NOT IN"
             " (SELECT crop_sha256 FROM face WHERE crop_sha256 IS NOT NULL"
             "  UNION SELECT frame_sha256 FROM face WHERE frame_sha256 IS NOT NULL)",
-            (media.sha256, f"{self.name} %"),
+            {**args, "p": f"{self.name} %"},
         )
 
     def _artifact(self, workspace: "Workspace", media: MediaFile, stored: StoredFile, kind: str,

@@ -43,12 +43,13 @@ def test_reanalysis_and_match_keep_the_same_sightings(run_json, person_with_cons
     assert run_json("analyze", "--reanalyze")["failed"] == 0
     with Workspace.open(workspace_path) as ws:
         new_tracks = _tracks(ws)
-    assert new_tracks and not new_tracks & old_tracks                         # every track row was replaced
+    rejected_track = before[photo]["track_id"]
+    assert new_tracks & old_tracks == {rejected_track}           # replaced, but for what reviewers decided on
     assert run_json("match")["new_sightings"] == 0
     after = run_json("sightings", "list")
     assert sorted((s["id"], s["media_sha256"]) for s in after) == sorted((s["id"], m) for m, s in before.items())
     by_media = {s["media_sha256"]: s for s in after}
-    assert by_media[photo]["status"] == "rejected"
+    assert by_media[photo]["status"] == "rejected" and by_media[photo]["track_id"] == rejected_track
     pending = by_media[video]
     assert pending["status"] == "pending" and pending["track_id"] in new_tracks
     assert pending["reasons"][0]["track_id"] == pending["track_id"]
