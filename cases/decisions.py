@@ -159,9 +159,36 @@ def decisions_for(ws: Workspace, sighting_id: int) -> list[DecisionView]:
 
 
 def may_see_decisions(ws: Workspace, sighting_id: int, status: str, user: User) -> bool:
-    """Blind review: a reviewer sees others' decisions only after deciding (or once settled)."""
-    if allowed(user.role, "admin") or status not in OPEN_STATUSES:
+    """Blind review: while a sighting is open, whoever may decide on it — admins too — sees the
+    others' decisions only after deciding; those who may not decide see them once it is settled."""
+    if status not in OPEN_STATUSES:
         return True
     if not allowed(user.role, "sighting.decide"):
         return False
     return has_decided(ws, sighting_id, user.id)
+
+
+def hidden_from(ws: Workspace, user: User, sighting_ids: set[int]) -> set[int]:
+    """Of these sightings, those whose decisions `user` may not see yet (see `may_see_decisions`)."""
+    hidden = set()
+    for sid in sighting_ids:
+        row = ws.conn.execute("SELECT status FROM sighting WHERE id = ?", (sid,)).fetchone()
+        if row is not None and not may_see_decisions(ws, sid, row[0], user):
+            hidden.add(sid)
+    return hidden
+
+
+@dataclass(frozen=True)
+class Conflict:
+    id: int
+    person: str
+    score: float
+    since: str
+    decisions: list[DecisionView]
+
+
+def open_conflicts(ws: Workspace) -> list[Conflict]:
+    """Sightings in conflict, the oldest first, each with the decisions an admin weighs to resolve it."""
+    rows = ws.conn.execute("SELECT s.id, p.name, s.score, s.updated_at FROM sighting s JOIN person p"
+                           " ON p.id = s.person_id WHERE s.status = 'conflict' ORDER BY s.updated_at").fetchall()
+    return [Conflict(r[0], r[1], r[2], r[3], decisions_for(ws, r[0])) for r in rows]

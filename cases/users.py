@@ -3,7 +3,9 @@
 Passwords are argon2id hashes. A session token lives only in the user's HttpOnly cookie; the
 database keeps its SHA-256, so a copied database does not log anyone in. After
 `review.login_max_failures` wrong passwords the account is locked for
-`review.lockout_seconds`, and each further failure while locked restarts the wait.
+`review.lockout_seconds` (attempts while locked are refused unchecked). Names that are no
+user are counted and locked the same way, in memory, so the answers do not tell which names
+exist. The review UI also slows down each client address (review_ui/throttle.py).
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -98,6 +103,37 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+class UnknownNames:
+    """Failed logins under names that are no user, counted in memory like `app_user` counts a
+    user's, so that a wrong name is answered exactly like a wrong password, lockout included:
+    neither the status nor the message tells which names exist. At most `size` names are kept
+    (the least recently failed are forgotten first); one table per workspace, shared by threads."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._names: OrderedDict[str, tuple[int, str | None]] = OrderedDict()   # name -> (failures, locked until)
+
+    def locked_until(self, name: str) -> str | None:
+        with self._lock:
+            return self._names.get(name, (0, None))[1]
+
+    def fail(self, name: str, max_failures: int, lock: str) -> bool:
+        """Count one failure; True when it locks the name until `lock` (and starts the count again)."""
+        with self._lock:
+            failures = self._names.pop(name, (0, None))[0] + 1
+            locked = failures >= max_failures
+            self._names[name] = (0, lock) if locked else (failures, None)
+            while len(self._names) > self._size:
+                self._names.popitem(last=False)
+            return locked
+
+
+@cache
+def _unknown_names(root: Path) -> UnknownNames:
+    return UnknownNames()
+
+
 @dataclass(frozen=True)
 class LoginAttempt:
     """A login looked up but not yet verified (verification is slow on purpose: run it off the event loop)."""
@@ -108,36 +144,54 @@ class LoginAttempt:
     refused: LoginResult | None = None
 
 
+def _refusal(locked_until: str | None) -> LoginResult | None:
+    if not locked_until or datetime.fromisoformat(locked_until) <= _now():
+        return None
+    return LoginResult(None, int((datetime.fromisoformat(locked_until) - _now()).total_seconds()) + 1)
+
+
 def begin_login(ws: Workspace, name: str) -> LoginAttempt:
+    """Look the name up. An unknown name gets a dummy hash to verify (same cost as a real check) and
+    its own in-memory lockout: no user-name oracle."""
     row = ws.conn.execute(
         "SELECT id, name, role, settings, password_hash, failed_logins, locked_until, disabled"
         " FROM app_user WHERE name = ?", (name,),
     ).fetchone()
-    if row is None:                             # same cost as a real check: no user-name oracle
-        return LoginAttempt(name, None, _dummy_hash())
-    if row[6] and datetime.fromisoformat(row[6]) > _now():
-        remaining = int((datetime.fromisoformat(row[6]) - _now()).total_seconds()) + 1
-        return LoginAttempt(name, row, row[4], LoginResult(None, remaining))
-    return LoginAttempt(name, row, row[4])
+    if row is None:
+        return LoginAttempt(name, None, _dummy_hash(), _refusal(_unknown_names(ws.root).locked_until(name)))
+    return LoginAttempt(name, row, row[4], _refusal(row[6]))
 
 
 def finish_login(ws: Workspace, attempt: LoginAttempt, password_ok: bool) -> LoginResult:
     """Count a failure (locking the account after too many) or clear the count on success."""
     if attempt.refused is not None:
         return attempt.refused
-    if attempt.row is None:
-        return LoginResult(None)
-    review, row = ws.settings.review, attempt.row
-    if row[7] or not password_ok:
-        failed = row[5] + 1
-        lock = (_now() + timedelta(seconds=review.lockout_seconds)).isoformat() \
-            if failed >= review.login_max_failures else None
-        ws.conn.execute("UPDATE app_user SET failed_logins = ?, locked_until = ? WHERE id = ?",
-                        (0 if lock else failed, lock, row[0]))
-        ws.audit.append(attempt.name, "login.failed", f"user:{row[0]}", {"locked": bool(lock)})
-        return LoginResult(None, review.lockout_seconds if lock else 0)
+    row = attempt.row
+    if row is None or row[7] or not password_ok:
+        return _count_failure(ws, attempt)
     ws.conn.execute("UPDATE app_user SET failed_logins = 0, locked_until = NULL WHERE id = ?", (row[0],))
     return LoginResult(_row_to_user(row[:4]))
+
+
+def _count_failure(ws: Workspace, attempt: LoginAttempt) -> LoginResult:
+    """One failure more, counted by one UPDATE (parallel failures all count), with its audit entry.
+    The failure that reaches `login_max_failures` locks the account and starts the count again."""
+    review = ws.settings.review
+    lock = (_now() + timedelta(seconds=review.lockout_seconds)).isoformat()
+    with ws.transaction():
+        if attempt.row is None:                 # the same work as for a user: a write and an audit entry
+            locked = _unknown_names(ws.root).fail(attempt.name, review.login_max_failures, lock)
+            ws.audit.append("anonymous", "login.failed", "user:unknown", {"locked": locked})
+        else:
+            (failures,) = ws.conn.execute(
+                "UPDATE app_user SET"
+                " failed_logins = CASE WHEN failed_logins + 1 >= :max THEN 0 ELSE failed_logins + 1 END,"
+                " locked_until = CASE WHEN failed_logins + 1 >= :max THEN :lock ELSE locked_until END"
+                " WHERE id = :id RETURNING failed_logins",
+                {"max": review.login_max_failures, "lock": lock, "id": attempt.row[0]}).fetchone()
+            locked = failures == 0
+            ws.audit.append(attempt.name, "login.failed", f"user:{attempt.row[0]}", {"locked": locked})
+    return LoginResult(None, review.lockout_seconds if locked else 0)
 
 
 def check_password(ws: Workspace, name: str, password: str) -> LoginResult:

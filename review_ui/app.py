@@ -1,9 +1,10 @@
 """The review UI application: routes, static files and security headers.
 
-`create_app(ws)` serves one opened workspace. Endpoints are `async` and run on the event loop
-thread, so the workspace's SQLite connection is never used by two threads at once; the audit
-entries of page views go through `app.state.audit_writer` (review_ui/audit_writer.py), whose
-worker thread has a connection of its own.
+`create_app(ws)` serves one opened workspace. Endpoints are `async` and run on the event loop,
+which never waits for the database: each request's queries run in a worker thread on a
+connection of that thread's own (`app.state.db`, review_ui/db.py), and the audit entries of
+page views are written by `app.state.audit_writer`'s thread (review_ui/audit_writer.py). The
+served workspace's own connection (`app.state.ws.conn`) is not used by requests; its settings are.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svidok.foundation.workspace import DB_NAME, Workspace
 from svidok.review_ui.audit_writer import AuditWriter
+from svidok.review_ui.db import WorkspacePool
+from svidok.review_ui.throttle import LoginThrottle
 from svidok.review_ui.views import account, admin, cases, files, review
 
 STATIC = Path(__file__).parent / "static"
@@ -95,10 +98,13 @@ class SecurityHeaders:
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     yield
     app.state.audit_writer.close()
+    app.state.db.close()
 
 
 def create_app(ws: Workspace) -> Starlette:
     app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.ws = ws
+    app.state.db = WorkspacePool(ws)
     app.state.audit_writer = AuditWriter(ws.root / DB_NAME)
+    app.state.login_throttle = LoginThrottle()
     return app

@@ -1,19 +1,17 @@
 """Audit entries for page views, committed without stalling the event loop.
 
 Every comparison view is audited, and its page goes out only once the entry is on disk
-(`synchronous=FULL`). Waiting for that disk flush on the event loop would stop every other
-request for the few milliseconds each flush takes. So these entries go through a connection of
-their own: the event loop writes the entries into a transaction (quick: no disk flush yet) and a
-worker thread runs its COMMIT (the flush). Entries that arrive while a COMMIT is under way wait
-and are committed together by the next transaction (group commit): one flush serves many views,
-and each entry is still durable before its page is sent. Only the COMMIT runs in the thread: a
-worker doing the Python part of each append would wait for the busy event loop's GIL at every
-step. The hash chain stays intact: each transaction starts with BEGIN IMMEDIATE and reads the
-chain's tip inside it, like every other writer (svidok/foundation/audit.py). The transaction is never left
-open across an `await`, so a write on the workspace's connection waits at most for one COMMIT.
+(`synchronous=FULL`). These entries go through a connection of their own, used only by one
+worker thread: the event loop hands the entries over and awaits them, and the thread writes
+them in one transaction (BEGIN IMMEDIATE, the appends, COMMIT). Neither the wait for the write
+lock (held by an analysis run or another request for as long as it takes) nor the disk flush
+happens on the event loop. Entries that arrive while a transaction is under way wait and are
+committed together by the next one (group commit): one flush serves many views, and each entry
+is still durable before its page is sent. The hash chain stays intact: each transaction reads
+the chain's tip inside BEGIN IMMEDIATE, like every other writer (svidok/foundation/audit.py).
 
 Entries that must share a transaction with other writes (decisions, cases) keep using
-`ws.audit` on the workspace's connection.
+`ws.audit` on the request's own connection (review_ui/db.py).
 """
 
 from __future__ import annotations
@@ -39,13 +37,13 @@ class AuditEntry:
 
 
 class AuditWriter:
-    """Appends audit entries on its own connection: written from the event loop (one loop at a time),
-    committed by a worker thread, one COMMIT at a time."""
+    """Appends audit entries on its own connection in its own thread, one transaction at a time;
+    `append` is called from the event loop (one loop at a time)."""
 
     def __init__(self, db_path: Path) -> None:
         self._db_path = db_path
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-commit")
-        self._log: AuditLog | None = None                  # connection opened on first use
+        self._log: AuditLog | None = None                  # opened by the worker thread on first use
         self._waiting: list[tuple[AuditEntry, asyncio.Future[int]]] = []
         self._committing = False
 
@@ -60,27 +58,37 @@ class AuditWriter:
         return done
 
     def _commit_waiting(self) -> None:
-        """Write the waiting entries in one transaction and start its COMMIT in a worker thread."""
+        """Hand the waiting entries to the worker thread, to be written in one transaction."""
         batch, self._waiting = self._waiting, []
         loop = asyncio.get_running_loop()
         try:
-            log = self._open()
-            log.db.conn.execute("BEGIN IMMEDIATE")
-            seqs = [log.append(e.actor, e.action, e.obj, e.details) for e, _ in batch]   # appends join it
-            commit = self._thread.submit(log.db.conn.execute, "COMMIT")
-        except Exception as exc:  # every request of the batch gets the error (as a 500)
+            work = self._thread.submit(self._write, [entry for entry, _ in batch])
+        except RuntimeError as exc:  # closed: every request of the batch gets the error (as a 500)
             self._failed(batch, exc)
             return
         self._committing = True
         # straight back to the loop from the thread (an asyncio future would add a round of the loop)
-        commit.add_done_callback(lambda result: loop.call_soon_threadsafe(self._committed, batch, seqs, result))
+        work.add_done_callback(lambda result: loop.call_soon_threadsafe(self._committed, batch, result))
 
-    def _committed(self, batch: list[tuple[AuditEntry, asyncio.Future[int]]], seqs: list[int],
-                   commit: Future[Any]) -> None:
+    def _write(self, entries: list[AuditEntry]) -> list[int]:
+        """In the worker thread: append the entries in one transaction; their sequence numbers."""
+        log = self._open()
+        conn = log.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            seqs = [log.append(e.actor, e.action, e.obj, e.details) for e in entries]   # appends join it
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return seqs
+
+    def _committed(self, batch: list[tuple[AuditEntry, asyncio.Future[int]]], work: Future[list[int]]) -> None:
         self._committing = False
         try:
-            commit.result()
-        except Exception as exc:  # the flush failed: none of the batch is on record
+            seqs = work.result()
+        except Exception as exc:  # noqa: BLE001 - none of the batch is on record: each request gets the error
             self._failed(batch, exc)
         else:
             for (_, done), seq in zip(batch, seqs):
@@ -89,9 +97,8 @@ class AuditWriter:
         if self._waiting:
             self._commit_waiting()
 
-    def _failed(self, batch: list[tuple[AuditEntry, asyncio.Future[int]]], exc: BaseException) -> None:
-        if self._log is not None and self._log.db.conn.in_transaction:
-            self._log.db.conn.execute("ROLLBACK")
+    @staticmethod
+    def _failed(batch: list[tuple[AuditEntry, asyncio.Future[int]]], exc: BaseException) -> None:
         for _, done in batch:
             if not done.done():
                 done.set_exception(exc)

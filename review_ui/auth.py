@@ -3,7 +3,8 @@
 Every endpoint is wrapped by `guard(permission)`. Anonymous users get 401 (or, for a page
 request, a redirect to the login page); a logged-in user without the permission gets 403;
 a state-changing request (POST) without the session's CSRF token — in the `csrf` form field
-or the `X-CSRF-Token` header — gets 403 before the endpoint runs.
+or the `X-CSRF-Token` header — gets 403 before the endpoint runs. The session is looked up in a
+worker thread (review_ui/db.py), like every database call of a request.
 """
 
 from __future__ import annotations
@@ -18,16 +19,29 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 
 from svidok.cases.roles import allowed
 from svidok.cases.users import Session, session_for
+from svidok.review_ui.db import run_db
 
 SESSION_COOKIE = "svidok_session"
 LOGIN_CSRF_COOKIE = "svidok_login_csrf"
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def current_session(request: Request) -> Session | None:
+async def load_session(request: Request) -> Session | None:
+    """The request's login session, looked up once (off the event loop) and kept on the request."""
     if "svidok_session" not in request.scope:
-        request.scope["svidok_session"] = session_for(request.app.state.ws, request.cookies.get(SESSION_COOKIE))
+        token = request.cookies.get(SESSION_COOKIE)
+        request.scope["svidok_session"] = await run_db(request, session_for, token) if token else None
     return request.scope["svidok_session"]
+
+
+def current_session(request: Request) -> Session | None:
+    """The session `load_session` found; None when it has not run (such a page shows no user)."""
+    return request.scope.get("svidok_session")
+
+
+def over_tls(request: Request) -> bool:
+    """Served over HTTPS (uvicorn's own TLS, or a local proxy's X-Forwarded-Proto): cookies get `Secure`."""
+    return request.url.scheme == "https"
 
 
 def wants_json(request: Request) -> bool:
@@ -54,7 +68,7 @@ def guard(permission: str) -> Callable[[Endpoint], Endpoint]:
     def wrap(endpoint: Endpoint) -> Endpoint:
         @wraps(endpoint)
         async def guarded(request: Request) -> Response:
-            session = current_session(request)
+            session = await load_session(request)
             if session is None:
                 if request.method == "GET" and not wants_json(request):
                     return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)

@@ -1,33 +1,47 @@
-"""Admin pages: the conflicts list and its resolution, and the audit log with its verify result."""
+"""Admin pages: the conflicts list and its resolution, and the audit log with its verify result.
+
+What an admin sees. An admin may decide on pending sightings like any reviewer, so an admin is
+blind like any reviewer (cases/decisions.py, `may_see_decisions`): no other decision on a
+pending sighting reaches them before their own, on the sighting page nor in the audit log,
+whose `decision.record` details are withheld here for exactly those sightings (the chain is
+verified over the full entries all the same).
+
+Resolving a conflict is also a decision, but a different one: a sighting gets to `conflict`
+only once the blind phase is over (reviewers decided independently and disagreed; it takes no
+more reviewer decisions), and the admin's task is to arbitrate between them. So the conflicts
+page shows each conflict's decisions in full (reviewer, verdict, checklist, observation): the
+admin checks each side's stated reasons against the material and records a reason of their own.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from svidok.cases.decisions import DecisionError, decisions_for, resolve_conflict
+from svidok.cases.decisions import DecisionError, hidden_from, open_conflicts, resolve_conflict
+from svidok.cases.users import User
+from svidok.foundation.workspace import Workspace
 from svidok.review_ui.auth import guard, wants_json
+from svidok.review_ui.db import run_db
 from svidok.review_ui.render import error_page, page
+
+HIDDEN = {"hidden": "until you decide on this sighting (blind review)"}
 
 
 @guard("admin")
 async def conflicts(request: Request) -> Response:
-    ws = request.app.state.ws
-    rows = ws.conn.execute("SELECT s.id, p.name, s.score, s.updated_at FROM sighting s JOIN person p"
-                           " ON p.id = s.person_id WHERE s.status = 'conflict' ORDER BY s.updated_at").fetchall()
-    items = [{"id": r[0], "person": r[1], "score": r[2], "since": r[3], "decisions": decisions_for(ws, r[0])}
-             for r in rows]
-    return page(request, "conflicts.html", {"conflicts": items})
+    return page(request, "conflicts.html", {"conflicts": await run_db(request, open_conflicts)})
 
 
 @guard("admin")
 async def resolve(request: Request) -> Response:
-    ws = request.app.state.ws
     form = await request.form()
     sid = request.path_params["sid"]
     try:
-        status = resolve_conflict(ws, sid, request.state.user, str(form.get("verdict", "")),
-                                  str(form.get("reason", "")))
+        status = await run_db(request, resolve_conflict, sid, request.state.user, str(form.get("verdict", "")),
+                              str(form.get("reason", "")))
     except DecisionError as exc:
         return error_page(request, 409, str(exc))
     if wants_json(request):
@@ -35,12 +49,26 @@ async def resolve(request: Request) -> Response:
     return RedirectResponse("/admin/conflicts", status_code=303)
 
 
-@guard("admin")
-async def audit(request: Request) -> Response:
-    ws = request.app.state.ws
-    offset = int(request.query_params.get("offset", "0") or 0)
+def _decided_sighting(entry: dict[str, Any]) -> int | None:
+    kind, _, number = entry["object"].partition(":")
+    return int(number) if entry["action"] == "decision.record" and kind == "sighting" and number.isdigit() else None
+
+
+def _audit_context(ws: Workspace, user: User, offset: int) -> dict[str, Any]:
+    """In a worker thread: verify the chain and read a page of entries, blind where `user` must be."""
     report = ws.audit.verify()
-    entries = ws.audit.entries(limit=200, offset=max(offset, 0))
+    entries = ws.audit.entries(limit=200, offset=offset)
+    hidden = hidden_from(ws, user, {sid for e in entries if (sid := _decided_sighting(e)) is not None})
+    for entry in entries:
+        if _decided_sighting(entry) in hidden:
+            entry["details"] = HIDDEN
     verify = {"ok": report.ok, "entries": report.entries, "tip": report.tip,
               "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems]}
-    return page(request, "audit.html", {"verify": verify, "entries": entries, "offset": offset})
+    return {"verify": verify, "entries": entries, "offset": offset}
+
+
+@guard("admin")
+async def audit(request: Request) -> Response:
+    given = request.query_params.get("offset", "")
+    offset = int(given) if given.isdigit() else 0
+    return page(request, "audit.html", await run_db(request, _audit_context, request.state.user, offset))

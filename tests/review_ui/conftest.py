@@ -165,7 +165,10 @@ def csrf_of(client) -> str:
 def app(seeded):
     from svidok.review_ui.app import create_app
 
-    return create_app(seeded.ws)
+    app = create_app(seeded.ws)
+    yield app
+    app.state.audit_writer.close()
+    app.state.db.close()
 
 
 @pytest.fixture
