@@ -46,30 +46,45 @@ def user_add(cc: CommandContext, name: str, role: str, password_stdin: bool) -> 
 @click.command()
 @click.option("--host", default=None, help="Address to bind (default: review.host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: review.port, 8765).")
-@click.option("--allow-remote", is_flag=True, help="Allow binding to a non-loopback address (not recommended).")
+@click.option("--allow-remote", is_flag=True, help="Allow binding to a non-loopback address (needs TLS).")
+@click.option("--cert", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="TLS certificate (PEM) to serve HTTPS with (with --key).")
+@click.option("--key", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="TLS private key (PEM) of --cert.")
+@click.option("--behind-proxy", is_flag=True,
+              help="A TLS reverse proxy is in front: trust its X-Forwarded-Proto/-For headers.")
+@click.option("--forwarded-allow-ips", default="127.0.0.1", show_default=True,
+              help="Addresses of the proxy whose headers are trusted (with --behind-proxy).")
 @common_options
-def serve(cc: CommandContext, host: str | None, port: int | None, allow_remote: bool) -> None:
+def serve(cc: CommandContext, host: str | None, port: int | None, allow_remote: bool, cert: Path | None,
+          key: Path | None, behind_proxy: bool, forwarded_allow_ips: str) -> None:
     """Start the review UI (runs until stopped with Ctrl-C).
+
+    Other machines are served only over TLS: --allow-remote needs --cert and --key, or a TLS
+    reverse proxy in front with --behind-proxy (then only requests it forwarded as HTTPS are
+    answered). Session cookies are Secure whenever the UI is reached over HTTPS.
 
     Example:
 
         svidok serve --port 8765
+        svidok serve --host 0.0.0.0 --allow-remote --cert svidok.crt --key svidok.key
     """
-    from svidok.review_ui.server import RemoteBindRefused, check_host
+    from svidok.review_ui.server import RemoteBindRefused, Transport, check_host
     from svidok.review_ui.server import serve as run_server
 
     with cc.workspace() as ws:
         host = host or ws.settings.review.host
         port = port or ws.settings.review.port
+    transport = Transport(cert, key, behind_proxy, forwarded_allow_ips)
     try:
-        remote = check_host(host, allow_remote)
+        remote = check_host(host, allow_remote, transport)
     except RemoteBindRefused as exc:
         raise CommandError(str(exc)) from None
     if remote:
         stderr.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this address can try"
-                     " to log in; use TLS and a firewall")
-    stderr.print(f"review UI on http://{host}:{port}/ (Ctrl-C stops)")
-    run_server(cc.workspace_path, host, port)
+                     " to log in; keep a firewall in front")
+    stderr.print(f"review UI on {transport.scheme}://{host}:{port}/ (Ctrl-C stops)")
+    run_server(cc.workspace_path, host, port, transport)
 
 
 @click.group()
