@@ -6,6 +6,11 @@ text and listed in `links`), signature, views ("1.2K" -> 1200), edited flag, for
 reply, and the attachments the preview shows (`TmeMedia`, `url=None` when the page exposes
 no link to the bytes, e.g. documents or videos "too big" for the preview).
 `collectors/tme_web.py` fetches the pages and downloads the media.
+
+The page comes from the captors' side: URLs are recorded as the page gives them (the crawl
+follows only http(s) ones, `collectors/safe_urls.py`), and every number must be in range
+(`collectors/page_values.py`); a post with an id, reply id or view count out of range, or an
+impossible date, is a problem of that post and the rest of the page is read.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from urllib.parse import urljoin
 
 from parsel import Selector, SelectorList
 
+from svidok.collectors.page_values import MAX_COUNT, bounded, parse_id
 from svidok.foundation.clock import to_utc_iso
 
 _BG_URL = re.compile(r"background-image:\s*url\(['\"]?(.*?)['\"]?\)")
@@ -244,21 +250,49 @@ def _poll(sel: Selector) -> Poll | None:
 
 def _posted_at(sel: Selector) -> str | None:
     value = sel.css(".tgme_widget_message_date time::attr(datetime), time.time::attr(datetime)").get()
-    return to_utc_iso(datetime.fromisoformat(value)) if value else None
+    try:
+        return to_utc_iso(datetime.fromisoformat(value)) if value else None
+    except OverflowError:                  # e.g. 9999-12-31T23:00-03:00 has no UTC time
+        raise ValueError(f"date {value[:40]!r} is out of range") from None
+
+
+def _post_id(sel: Selector) -> tuple[str, int]:
+    """(channel, id) from `data-post="channel/id"`; ValueError when unusable or out of range."""
+    data_post = sel.attrib.get("data-post") or ""
+    channel, _, number = data_post.rpartition("/")
+    if not channel or not number.isdigit():
+        shown = data_post if len(data_post) <= 80 else data_post[:77] + "..."
+        raise ValueError(f"post without a usable data-post attribute ({shown!r})")
+    try:
+        return channel, parse_id(number, "post id")
+    except ValueError as exc:
+        raise ValueError(f"post {channel[:40]}/{number[:40]}: {exc}") from None
+
+
+def _reply_to(sel: Selector) -> int | None:
+    last = (sel.css("a.tgme_widget_message_reply::attr(href)").get() or "").rstrip("/").rpartition("/")[2]
+    return parse_id(last, "reply id") if last.isdigit() else None
+
+
+def _views(sel: Selector) -> int | None:
+    views = parse_views(sel.css(".tgme_widget_message_views::text").get())
+    return None if views is None else bounded(views, "view count", MAX_COUNT)
 
 
 def parse_post(sel: Selector) -> TmePost:
-    """One `div.tgme_widget_message[data-post]`; raises ValueError when it has no usable id."""
-    channel, _, number = (sel.attrib.get("data-post") or "").rpartition("/")
-    if not channel or not number.isdigit():
-        raise ValueError(f"post without a usable data-post attribute ({sel.attrib.get('data-post')!r})")
+    """One `div.tgme_widget_message[data-post]`; raises ValueError when it has no usable id
+    or a number on it is out of range."""
+    channel, post_id = _post_id(sel)
+    try:
+        posted_at, views, reply_to_id = _posted_at(sel), _views(sel), _reply_to(sel)
+    except ValueError as exc:
+        raise ValueError(f"post {channel}/{post_id}: {exc}") from None
     bubble = sel.css(".tgme_widget_message_bubble") or [sel]
     text_el = bubble[0].xpath("./div[contains(@class, 'tgme_widget_message_text')]") or \
         sel.css(".tgme_widget_message_text")
     text, links = render_text(text_el[0] if text_el else None, f"https://t.me/s/{channel}")
     meta = sel.css(".tgme_widget_message_meta")
     forward = sel.css(".tgme_widget_message_forwarded_from_name")
-    reply = sel.css("a.tgme_widget_message_reply::attr(href)").get() or ""
     preview = parse_link_preview(sel)
     media = parse_media(sel)
     if preview and preview.image_url:
@@ -266,14 +300,12 @@ def parse_post(sel: Selector) -> TmePost:
     if preview and preview.video_url:
         media.append(TmeMedia("link_preview", preview.video_url))
     return TmePost(
-        channel=channel, id=int(number), posted_at=_posted_at(sel), text=text, links=links,
-        author=_plain(sel.css(".tgme_widget_message_from_author")),
-        views=parse_views(sel.css(".tgme_widget_message_views::text").get()),
+        channel=channel, id=post_id, posted_at=posted_at, text=text, links=links,
+        author=_plain(sel.css(".tgme_widget_message_from_author")), views=views,
         edited=bool(meta) and "edited" in " ".join(meta[0].xpath("./text()").getall()),
         service="service_message" in sel.attrib.get("class", ""),
         forwarded_from=_plain(forward), forwarded_from_url=_abs(forward.attrib.get("href")) if forward else None,
-        reply_to_id=int(reply.rstrip("/").rpartition("/")[2]) if reply.rstrip("/").rpartition("/")[2].isdigit()
-        else None,
+        reply_to_id=reply_to_id,
         location=_abs(sel.css("a.tgme_widget_message_location_wrap::attr(href)").get()),
         media=media, link_preview=preview, poll=_poll(sel),
     )
@@ -286,6 +318,6 @@ def parse_page(html: str) -> TmePage:
     for node in sel.css("div.tgme_widget_message[data-post]"):
         try:
             page.posts.append(parse_post(node))
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError, OverflowError) as exc:
             page.problems.append(str(exc))
     return page

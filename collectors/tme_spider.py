@@ -9,6 +9,12 @@ next, older page is requested. Events go to stdout, one JSON object per line:
 Politeness: AutoThrottle, retries with exponential backoff (`_Backoff`), robots.txt obeyed
 for remote hosts (media are fetched as the page's resources), the configured User-Agent,
 timeouts and size limit. A loopback base URL (a local mirror or test server) gets no delays.
+
+Hostile pages (`_Policy`, `scrapy_settings`): only http(s) requests leave the crawl (Scrapy's
+file, data, ftp and s3 handlers are switched off, and a middleware refuses any other scheme,
+redirects included); a media URL that is not http(s) is not requested and is reported as
+`rejected`, as are downloaded bytes that are not what the media role promises (an HTML page
+as a photo). Every request, robots.txt included, goes through `collect.proxy` when it is set.
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ from typing import Any
 from urllib.parse import urlparse
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 
+from svidok.collectors.page_values import SNIFF_BYTES, content_refusal
+from svidok.collectors.safe_urls import refusal
 from svidok.collectors.tme_parse import TmePost, parse_page
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -45,6 +54,7 @@ class CrawlJob:
     checkpoint: dict[str, Any] | None = None
     known: dict[str, int] = field(default_factory=dict)  # post id -> media rows already complete
     revisit: list[int] = field(default_factory=list)      # posts whose media failed before: fetched again
+    proxy: str | None = None                               # http://host:port for every request; None: direct
 
     @property
     def local(self) -> bool:
@@ -60,6 +70,24 @@ class _Backoff:
             await asyncio.sleep(min(30.0, 2.0 ** (tries - 1)))
 
 
+class _Policy:
+    """Downloader middleware, first in line: refuses non-http(s) requests, sets the proxy."""
+
+    def __init__(self, proxy: str | None) -> None:
+        self.proxy = proxy
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> _Policy:
+        return cls(crawler.settings.get("SVIDOK_PROXY") or None)
+
+    def process_request(self, request: scrapy.Request, spider: Any = None) -> None:
+        why = refusal(request.url)
+        if why:
+            raise IgnoreRequest(why)
+        if self.proxy:
+            request.meta["proxy"] = self.proxy
+
+
 def _emit(event: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
     sys.stdout.flush()
@@ -72,6 +100,7 @@ class _PageState:
     pending: int = 0
     files: dict[str, str] = field(default_factory=dict)     # "post/idx" -> file
     failed: dict[str, str] = field(default_factory=dict)    # "post/idx" -> error
+    rejected: dict[str, str] = field(default_factory=dict)  # "post/idx" -> why it was refused
     skipped: list[int] = field(default_factory=list)
 
 
@@ -134,16 +163,24 @@ class TmeSpider(scrapy.Spider):
 
     def _media_requests(self, state: _PageState) -> Iterator[scrapy.Request]:
         for post in state.posts:
-            wanted = [(i, m.url) for i, m in enumerate(post.media) if m.url]
             if self.job.known.get(str(post.id)) == len(post.media):
                 state.skipped.append(post.id)
                 continue
-            for index, url in wanted:
-                yield scrapy.Request(url, callback=self.on_media, errback=self.on_media_error, dont_filter=True,
-                                     priority=10, meta={"dont_obey_robotstxt": True},
-                                     cb_kwargs={"state": state, "key": f"{post.id}/{index}"})
+            for index, media in enumerate(post.media):
+                key, why = f"{post.id}/{index}", refusal(media.url) if media.url else None
+                if why:
+                    state.rejected[key] = why
+                elif media.url:
+                    yield scrapy.Request(media.url, callback=self.on_media, errback=self.on_media_error,
+                                         dont_filter=True, priority=10, meta={"dont_obey_robotstxt": True},
+                                         cb_kwargs={"state": state, "key": key, "role": media.role})
 
-    def on_media(self, response: scrapy.http.Response, state: _PageState, key: str):  # noqa: ANN201
+    def on_media(self, response: scrapy.http.Response, state: _PageState, key: str, role: str):  # noqa: ANN201
+        why = content_refusal(role, response.body[:SNIFF_BYTES])
+        if why:
+            state.rejected[key] = why
+            yield from self._media_done(state)
+            return
         self.counter += 1
         suffix = Path(urlparse(response.url).path).suffix[:8] or ".bin"
         final = Path(self.job.media_dir) / f"{self.counter}{suffix}"
@@ -168,7 +205,8 @@ class TmeSpider(scrapy.Spider):
         smallest = state.posts[-1].id
         overlap = state.phase == 1 and bool(checkpoint) and smallest <= checkpoint["newest"]
         _emit({"event": "page", "phase": state.phase, "overlap": overlap, "files": state.files,
-               "failed": state.failed, "skipped": state.skipped, "posts": [p.as_dict() for p in state.posts]})
+               "failed": state.failed, "rejected": state.rejected, "skipped": state.skipped,
+               "posts": [p.as_dict() for p in state.posts]})
         reached_start = smallest <= 1
         if state.phase == 3:
             yield from self._stop(False)
@@ -197,6 +235,7 @@ def _why(failure: Any) -> str:
 
 
 def scrapy_settings(job: CrawlJob) -> dict[str, Any]:
+    """Scrapy settings of one crawl: politeness, limits, http(s) only, the proxy."""
     delay = 0.0 if job.local else 1.0
     return {
         "USER_AGENT": job.user_agent, "ROBOTSTXT_OBEY": not job.local, "COOKIES_ENABLED": False,
@@ -206,8 +245,10 @@ def scrapy_settings(job: CrawlJob) -> dict[str, Any]:
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408, 429],
         "DOWNLOAD_TIMEOUT": job.timeout_s, "DOWNLOAD_MAXSIZE": job.max_bytes, "DOWNLOAD_WARNSIZE": 0,
         "DOWNLOAD_FAIL_ON_DATALOSS": True, "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
-        "LOG_LEVEL": "WARNING",
-        "DOWNLOADER_MIDDLEWARES": {"svidok.collectors.tme_spider._Backoff": 540},
+        "LOG_LEVEL": "WARNING", "SVIDOK_PROXY": job.proxy,
+        "DOWNLOAD_HANDLERS": {"file": None, "data": None, "ftp": None, "s3": None},      # http(s) only
+        "DOWNLOADER_MIDDLEWARES": {"svidok.collectors.tme_spider._Policy": 50,
+                                   "svidok.collectors.tme_spider._Backoff": 540},
     }
 
 

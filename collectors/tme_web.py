@@ -16,6 +16,12 @@ A rerun reads the newest page again (edits there become new item versions), page
 it meets `newest`, then jumps to `?before=<oldest>` unless the channel's start was reached.
 Media already archived for recent posts are not downloaded again; posts whose downloads
 failed last time have their page fetched again. Politeness rules: collectors/tme_spider.py.
+
+The page is hostile: media URLs that are not http(s), and bytes that are not what their role
+promises, are archived as `rejected` media with the reason (nothing is stored for them), and
+the store checks the type again (`MediaRecord.expect`). All requests go through
+`collect.proxy` when set; Scrapy speaks only to HTTP proxies, so a SOCKS proxy is refused
+here rather than ignored.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from svidok.collectors.base import Collector, CollectProblem
+from svidok.collectors.page_values import expected_majors
+from svidok.collectors.safe_urls import ProxyError, checked_proxy, is_socks
 from svidok.collectors.tme_parse import TmePost
 from svidok.collectors.tme_spider import CrawlJob
 from svidok.foundation.archive import Archive, ItemRecord, MediaRecord, MediaStatus
@@ -64,6 +72,7 @@ class TmeWebCollector(Collector):
         self.base_url = base_url
         self.max_pages = max_pages or workspace.settings.collect.web_max_pages
         self.language = language
+        self.proxy = scrapy_proxy(workspace.settings.collect.proxy)
         self.previous: dict[str, Any] | None = None
         self.range: dict[str, Any] = {}
         self.overlapped = False
@@ -90,7 +99,7 @@ class TmeWebCollector(Collector):
         self.previous = Archive(self.ws, self.name, self.version).get_checkpoint(self.source_key) or None
         return CrawlJob(self.base_url, self.channel, self.max_pages, media_dir, settings.collect.user_agent,
                         settings.collect.download_timeout_s, settings.collect.retries, settings.archive.max_file_bytes,
-                        self.previous, *self._known())
+                        self.previous, *self._known(), proxy=self.proxy)
 
     def _known(self) -> tuple[dict[str, int], list[int]]:
         """Recent posts whose media are all archived, and posts whose media failed (to fetch again)."""
@@ -135,11 +144,10 @@ class TmeWebCollector(Collector):
             skipped = set(event["skipped"])
             for data in event["posts"]:
                 post = TmePost.from_dict(data)
-                files = {int(k.rpartition("/")[2]): v for k, v in event["files"].items()
-                         if k.startswith(f"{post.id}/")}
+                files, rejected = _of_post(event["files"], post.id), _of_post(event.get("rejected", {}), post.id)
                 if event["phase"] != 3:
                     self._advance(post.id)
-                yield to_item(post, files, post.id in skipped, self.language)
+                yield to_item(post, files, post.id in skipped, self.language, rejected)
                 for path in files.values():
                     Path(path).unlink(missing_ok=True)
 
@@ -148,6 +156,20 @@ class TmeWebCollector(Collector):
             self.range = {"newest": post_id, "oldest": post_id, "reached_start": False}
         self.range["oldest"] = min(self.range["oldest"], post_id)
         self.overlapped = self.overlapped or bool(self.previous and post_id <= self.previous["newest"])
+
+
+def _of_post(by_key: dict[str, str], post_id: int) -> dict[int, str]:
+    """{"post/index": value} entries of one post, by media index."""
+    return {int(k.rpartition("/")[2]): v for k, v in by_key.items() if k.startswith(f"{post_id}/")}
+
+
+def scrapy_proxy(setting: str) -> str | None:
+    """`collect.proxy` for the crawl: None (direct) or an http:// proxy; ProxyError for SOCKS."""
+    proxy = checked_proxy(setting)
+    if is_socks(proxy):
+        raise ProxyError(f"collect.proxy {setting!r}: `collect telegram-web` (Scrapy) cannot use a SOCKS proxy; "
+                         "give an http://host:port proxy (for Tor: HTTPTunnelPort 9080 -> http://127.0.0.1:9080)")
+    return proxy
 
 
 def stable_raw(post: TmePost) -> dict[str, Any]:
@@ -165,14 +187,19 @@ def stable_raw(post: TmePost) -> dict[str, Any]:
     return raw
 
 
-def to_item(post: TmePost, files: dict[int, str], skip_media: bool, language: str | None) -> ItemRecord:
-    """A parsed post (+ its downloaded files) as the archive's record; canonical t.me URL."""
+def to_item(post: TmePost, files: dict[int, str], skip_media: bool, language: str | None,
+            rejected: dict[int, str] | None = None) -> ItemRecord:
+    """A parsed post (+ its downloaded files, + why media were refused) as the archive's record."""
     media: list[MediaRecord] = []
+    rejected = rejected or {}
     for index, found in enumerate([] if skip_media else post.media):
         if found.url is None:
             media.append(MediaRecord(found.role, post.url, status=MediaStatus.NOT_IN_PREVIEW, note=found.note))
+        elif index in rejected:
+            media.append(MediaRecord(found.role, found.url, status=MediaStatus.REJECTED, note=rejected[index]))
         elif index in files:
-            media.append(MediaRecord(found.role, found.url, path=Path(files[index])))
+            media.append(MediaRecord(found.role, found.url, path=Path(files[index]),
+                                     expect=expected_majors(found.role)))
         else:
             media.append(MediaRecord(found.role, found.url, status=MediaStatus.MISSING, note="download failed"))
     return ItemRecord(

@@ -10,6 +10,11 @@ The format selector prefers a single file that already holds video and audio, so
 Downloads go to `<work>/<url hash>/` and survive a failed run: the next run resumes them
 (yt-dlp's `.part` files, Range requests for the fallback). That folder is removed once the
 item has been handed to the archive.
+
+The page is the captors': yt-dlp is held to http(s) (`collectors/ytdlp_guard.py`), the browser
+runs sandboxed and reports only http(s) streams (`collectors/page_capture.py`), playlists naming
+anything else are refused (`collectors/hls.py`), and numbers from the page's metadata that are
+out of range are dropped (`collectors/page_values.py`). Everything goes through `collect.proxy`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,9 @@ from urllib.parse import urlsplit
 
 from svidok.collectors.base import Collector, CollectProblem
 from svidok.collectors.hls import DownloadError, Fetch, download, download_hls, resolve_playlist
-from svidok.collectors.page_capture import PageCapture, PageError, capture_page
+from svidok.collectors.page_capture import BrowserOptions, PageCapture, PageError, capture_page
+from svidok.collectors.page_values import MAX_COUNT, MAX_DURATION_S, MAX_TIMESTAMP, number_or_none
+from svidok.collectors.safe_urls import checked_proxy, refusal
 from svidok.foundation.archive import ItemRecord, MediaRecord
 
 if TYPE_CHECKING:
@@ -48,6 +55,7 @@ class VideoOptions:
     max_height: int = 720
     max_bytes: int = 8 * 1024**3
     use_ytdlp: bool = True
+    proxy: str | None = None             # collect.proxy, checked; None: direct
 
 
 class YtdlpFailed(Exception):
@@ -75,10 +83,11 @@ def format_selector(max_height: int, can_merge: bool) -> str:
 
 
 def _iso_date(info: dict[str, Any]) -> str | None:
-    if info.get("timestamp"):
-        return datetime.fromtimestamp(info["timestamp"], tz=timezone.utc).isoformat()
+    timestamp = number_or_none(info.get("timestamp"), MAX_TIMESTAMP)
+    if timestamp:
+        return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat()
     day = info.get("upload_date")
-    return f"{day[:4]}-{day[4:6]}-{day[6:8]}" if day and len(day) == 8 else None
+    return f"{day[:4]}-{day[4:6]}-{day[6:8]}" if isinstance(day, str) and len(day) == 8 and day.isdigit() else None
 
 
 class VideoPageCollector(Collector):
@@ -119,25 +128,28 @@ class VideoPageCollector(Collector):
         import yt_dlp
         from yt_dlp.postprocessor.ffmpeg import FFmpegPostProcessor
 
+        from svidok.collectors.ytdlp_guard import FormatGuard, HttpOnlyYoutubeDL, guarded_params
+
+        guard = FormatGuard()
         params = {
             "format": format_selector(self.options.max_height, FFmpegPostProcessor().available),
             "outtmpl": str(self.work / "video.%(ext)s"), "writesubtitles": True, "subtitleslangs": ["all"],
             "noplaylist": True, "playlist_items": "1", "quiet": True, "noprogress": True, "logger": _QuietLogger(),
             "socket_timeout": self.options.page_timeout_s, "retries": self.options.retries, "continuedl": True,
             "http_headers": {"User-Agent": self.options.user_agent}, "max_filesize": self.options.max_bytes,
-            "check_formats": False,
+            "check_formats": False, **guarded_params(self.options.proxy, guard),
         }
         try:
-            with yt_dlp.YoutubeDL(params) as ydl:
+            with HttpOnlyYoutubeDL(params) as ydl:
                 info = ydl.extract_info(self.url, download=True)
         except yt_dlp.utils.YoutubeDLError as exc:
-            raise YtdlpFailed(str(exc).removeprefix("ERROR: ").splitlines()[0]) from None
+            raise YtdlpFailed(guard.refused or str(exc).removeprefix("ERROR: ").splitlines()[0]) from None
         if info.get("_type") == "playlist":
             info = (info.get("entries") or [None])[0] or {}
         downloads = info.get("requested_downloads") or []
         path = Path(downloads[0]["filepath"]) if downloads and downloads[0].get("filepath") else None
         if path is None or not path.is_file():
-            raise YtdlpFailed("no file was downloaded")
+            raise YtdlpFailed(guard.refused or "no file was downloaded")
         return self._ytdlp_item(info, path, yt_dlp.version.__version__)
 
     def _ytdlp_item(self, info: dict[str, Any], path: Path, version: str) -> ItemRecord:
@@ -148,21 +160,24 @@ class VideoPageCollector(Collector):
                                          original_name=f"{lang}.{sub.get('ext', 'vtt')}"))
         raw = {"method": "yt-dlp", "extractor": info.get("extractor_key") or info.get("extractor"),
                "format_id": info.get("format_id"), "yt_dlp_version": version, "title": info.get("title"),
-               "duration": info.get("duration"), "height": info.get("height"),
+               "duration": number_or_none(info.get("duration"), MAX_DURATION_S),
+               "height": number_or_none(info.get("height"), MAX_COUNT),
                "webpage_url": info.get("webpage_url"), "subtitles": sorted(info.get("requested_subtitles") or {})}
         text = "\n\n".join(t for t in (info.get("title"), info.get("description")) if t)
         return ItemRecord(source_kind="video", source_id=self.url, url=self.url, text=text, kind="video",
                           channel=info.get("channel") or info.get("uploader") or urlsplit(self.url).hostname,
-                          author=info.get("uploader"), posted_at=_iso_date(info), views=info.get("view_count"),
+                          author=info.get("uploader"), posted_at=_iso_date(info),
+                          views=number_or_none(info.get("view_count"), MAX_COUNT),
                           raw=raw, media=media)
 
     def _with_browser(self) -> ItemRecord:
         options = self.options
-        page = capture_page(self.url, options.chromium, options.page_timeout_s, options.user_agent)
+        page = capture_page(self.url, BrowserOptions(options.chromium, options.page_timeout_s, options.user_agent,
+                                                     options.proxy))
         if not page.streams:
             raise PageError("no video found on the page (no <video> source and no media request)")
         fetch = Fetch({"User-Agent": options.user_agent, "Referer": self.url}, options.download_timeout_s,
-                      options.retries, options.max_bytes)
+                      options.retries, options.max_bytes, options.proxy)
         problems = []
         for stream in page.streams:
             try:
@@ -175,6 +190,8 @@ class VideoPageCollector(Collector):
         return self._browser_item(page, video, stream, details)
 
     def _download_stream(self, stream: str, fetch: Fetch) -> tuple[Path, dict[str, Any]]:
+        if refusal(stream):
+            raise DownloadError(refusal(stream))
         if stream.split("?", 1)[0].lower().endswith(".m3u8"):
             playlist = resolve_playlist(stream, fetch, self.options.max_height)
             path = download_hls(playlist, self.work / "hls", self.work / "stream.mp4", fetch)
@@ -206,7 +223,7 @@ def options_for(workspace: "Workspace", source: "Source") -> VideoOptions:
     return VideoOptions(chromium=s.chromium_path, page_timeout_s=s.page_timeout_s,
                         download_timeout_s=s.download_timeout_s, retries=s.retries, user_agent=s.user_agent,
                         max_height=s.video_max_height, max_bytes=workspace.settings.archive.max_file_bytes,
-                        use_ytdlp=not source.browser_only)
+                        use_ytdlp=not source.browser_only, proxy=checked_proxy(s.proxy))
 
 
 def collectors_for(workspace: "Workspace", source: "Source") -> Iterator[VideoPageCollector]:

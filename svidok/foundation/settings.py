@@ -62,6 +62,12 @@ class CollectSettings:
     page_timeout_s: float = setting(45.0, "Longest wait for a video page to load or to start its stream, seconds.")
     video_max_height: int = setting(720, "Tallest video format `collect video` picks (a smaller file with audio).")
     sources_file: str = setting("configs/sources.toml", "File listing sources for `collect --all`.")
+    proxy: str = setting(
+        "", "Proxy for every request of the web collectors (telegram-web, video: pages, media, yt-dlp, Chromium), "
+        "so that sources do not see the organisation's address: socks5://127.0.0.1:9050 (Tor) or http://host:port; "
+        "empty = direct. `collect telegram-web` needs an http:// proxy (Scrapy has no SOCKS support); SOCKS for "
+        "the video stream downloader needs the socksio package."
+    )
 
 
 @dataclass(frozen=True)

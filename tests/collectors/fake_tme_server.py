@@ -6,16 +6,19 @@ the local server before it is served. Faults can be switched on per path: `fail_
 before answering), `stall` (sends half the body, then waits). `requests` logs every path.
 A `Guard` is an HTTP proxy that refuses and records every request sent to it: with
 http(s)_proxy pointing at it and no_proxy=127.0.0.1, any request to another host shows up.
+A `ForwardingProxy` is the proxy a collector is told to use (`collect.proxy`): it forwards
+requests for 127.0.0.1 and records every URL; anything else is refused and recorded.
 """
 
 from __future__ import annotations
 
+import http.client
 import io
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 import av
 import numpy as np
@@ -220,6 +223,65 @@ class Guard:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer",
+              "transfer-encoding", "upgrade", "content-length", "server", "date"}
+
+
+class ForwardingProxy:
+    """An HTTP proxy for 127.0.0.1 only: `seen` lists every URL asked for, `refused` the others."""
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.refused: list[str] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                proxy.seen.append(self.path)
+                target = urlsplit(self.path)
+                if target.scheme != "http" or target.hostname != "127.0.0.1":
+                    return self._refuse()
+                upstream = http.client.HTTPConnection("127.0.0.1", target.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+                upstream.request("GET", target.path + (f"?{target.query}" if target.query else ""), headers=headers)
+                answer = upstream.getresponse()
+                body = answer.read()
+                self.send_response(answer.status)
+                for key, value in answer.getheaders():
+                    if key.lower() not in HOP_BY_HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.wfile.write(body)
+                upstream.close()
+
+            def do_CONNECT(self) -> None:  # noqa: N802
+                proxy.seen.append(f"CONNECT {self.path}")
+                self._refuse()
+
+            def _refuse(self) -> None:
+                proxy.refused.append(self.path)
+                self.send_response(403)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        return Handler
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -46,6 +46,25 @@ def test_post_without_id_is_a_problem_not_a_crash():
     assert page.posts == [] and page.says_no_posts and "data-post" in page.problems[0]
 
 
+def test_numbers_out_of_range_are_problems_of_their_post():
+    huge = "9" * 30
+
+    def post(number: str, inner: str = "", when: str = "2024-01-02T03:04:05+02:00") -> str:
+        return (f'<div class="tgme_widget_message" data-post="chan/{number}">{inner}'
+                f'<a class="tgme_widget_message_date">'
+                f'<time datetime="{when}"></time></a></div>')
+
+    page = parse_page(post(huge) + post("6", f'<span class="tgme_widget_message_views">{huge}K</span>')
+                      + post("5", f'<a class="tgme_widget_message_reply" href="https://t.me/chan/{huge}"></a>')
+                      + post("4", when="9999-12-31T23:00:00-03:00") + post("３") + post("2147483648")
+                      + post("7" * 5000) + post("3", '<span class="tgme_widget_message_views">2.1M</span>'))
+    assert [(p.id, p.views) for p in page.posts] == [(3, 2_100_000)]
+    assert len(page.problems) == 7, page.problems
+    for problem, words in zip(page.problems, ["post id", "view count", "reply id", "date", "not a number",
+                                              "out of range (1..2147483647)", "post id 777"]):
+        assert words in problem and len(problem) < 200, problem
+
+
 def test_round_trip_through_json():
     post = _post('<a class="tgme_widget_message_photo_wrap" style="background-image:url(\'//cdn/x.jpg\')"></a>')
     again = TmePost.from_dict(json.loads(json.dumps(post.as_dict())))

@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.collectors.fake_tme_server import FakeTelegram, Guard
+from svidok.collectors.sources import Source
+from svidok.collectors.tme_spider import CrawlJob, scrapy_settings
+from svidok.pipeline import collect_sources, merged_report
+from tests.collectors.fake_tme_server import FakeTelegram, ForwardingProxy, Guard, jpeg
 from tests.conftest import REPO
 
 ALL_ITEMS, ALL_MEDIA, ALL_LINKS = 29, 8, 11
@@ -175,3 +178,86 @@ def test_kill_mid_download_then_rerun_loses_and_duplicates_nothing(fresh_workspa
     assert json.loads(rerun.stdout)["errors"] == []
     assert counts(workspace_path) == {"item": ALL_ITEMS, "media": ALL_MEDIA, "item_media": ALL_LINKS,
                                       "files": ALL_MEDIA, "temp_files": 0}
+
+
+def page_of(channel: str, posts: dict[str, str]) -> str:
+    """A t.me/s page: one post per (number as written in data-post, inner HTML)."""
+    body = "".join(f'<div class="tgme_widget_message" data-post="{channel}/{number}"><div class="tgme_widget_message_'
+                   f'bubble">{inner}<div class="tgme_widget_message_text">post {number[:8]}</div></div></div>'
+                   for number, inner in posts.items())
+    return f"<html><body><section>{body}</section></body></html>"
+
+
+def photo(url: str) -> str:
+    return f'<a class="tgme_widget_message_photo_wrap" style="background-image:url(\'{url}\')"></a>'
+
+
+def media_rows(ws) -> dict[str, tuple[str, str, str | None]]:
+    """source id -> (role, status, note) of each item's first medium."""
+    return {sid: (role, status, note) for sid, role, status, note in ws.conn.execute(
+        "SELECT i.source_id, m.role, m.status, m.note FROM item_media m JOIN item i ON i.id = m.item_id")}
+
+
+def test_local_files_and_wrong_content_are_refused_not_archived(fresh_workspace, run_json, site, tmp_path):
+    """A page naming file:///... (here a JPEG, so only the scheme rule can stop it) or serving HTML as a photo."""
+    secret = tmp_path / "secret.jpg"
+    secret.write_bytes(jpeg((1, 2, 3)))
+    site.pages["hostile"] = page_of("hostile", {"3": photo(secret.as_uri()), "2": photo(f"{site.base}/s/testchan"),
+                                                "1": photo(f"{site.base}/file/A.jpg")})
+    report = run_json("collect", "telegram-web", "hostile", "--base-url", site.base)
+    assert report["items"] == 3 and report["media"] == 1
+    rows = media_rows(fresh_workspace)
+    assert rows["hostile/1"] == ("photo", "stored", None)
+    assert rows["hostile/3"][:2] == ("photo", "rejected") and "not an http(s) URL" in rows["hostile/3"][2]
+    assert rows["hostile/2"][:2] == ("photo", "rejected") and "text/html" in rows["hostile/2"][2]
+    errors = " | ".join(e["error"] for e in report["errors"])
+    assert "not an http(s) URL" in errors and "text/html" in errors
+    stored = [p.read_bytes() for p in (fresh_workspace.root / "media").rglob("*") if p.is_file()]
+    assert stored == [site.media["A.jpg"]] and secret.read_bytes() not in stored
+
+
+def test_a_local_base_url_is_not_read(fresh_workspace, site, tmp_path):
+    """A `[[source]]` whose base_url is file://: Scrapy must not read the local "page"."""
+    (tmp_path / "s").mkdir()
+    (tmp_path / "s" / "testchan").write_bytes(site.rewrite(site.page(None)))
+    source = Source("telegram-web", "testchan", base_url=tmp_path.as_uri(), max_pages=1)
+    report = merged_report(collect_sources(fresh_workspace, [source]))
+    assert report.items == 0 and "not an http(s) URL" in report.errors[0]["error"]
+    handlers = scrapy_settings(CrawlJob(site.base, "x", 1, str(tmp_path), "ua", 1, 1, 1))["DOWNLOAD_HANDLERS"]
+    assert handlers == {"file": None, "data": None, "ftp": None, "s3": None}
+
+
+def test_numbers_out_of_range_make_a_post_a_problem_and_the_rest_is_archived(fresh_workspace, run_json, site):
+    huge = "999999999999999999999999999999"
+    views = f'<span class="tgme_widget_message_views">{huge}</span>'
+    reply = f'<a class="tgme_widget_message_reply" href="https://t.me/big/{huge}"></a>'
+    site.pages["big"] = page_of("big", {huge: "", "4": views, "3": reply, "2": photo(f"{site.base}/file/B.jpg"),
+                                        "1": ""})
+    report = run_json("collect", "telegram-web", "big", "--base-url", site.base)
+    assert (report["items"], report["media"]) == (2, 1)
+    errors = [e["error"] for e in report["errors"]]
+    assert len(errors) == 3 and all("out of range" in e for e in errors), errors
+    assert any("post id" in e for e in errors) and any("view count" in e for e in errors)
+    assert any("reply id" in e for e in errors)
+    ids = {row[0] for row in fresh_workspace.conn.execute("SELECT source_id FROM item")}
+    assert ids == {"big/2", "big/1"}
+
+
+def test_the_crawl_goes_through_the_configured_proxy(fresh_workspace, run_json, site, monkeypatch):
+    proxy = ForwardingProxy()
+    monkeypatch.setenv("SVIDOK_COLLECT_PROXY", proxy.url)
+    try:
+        report = collect(run_json, site, "--max-pages", "1")
+    finally:
+        proxy.stop()
+    assert (report["items"], report["errors"]) == (10, [])
+    assert f"{site.base}/s/testchan" in proxy.seen and f"{site.base}/file/V.mp4?token=v" in proxy.seen
+    assert sorted(site.requests) == sorted(url.removeprefix(site.base) for url in proxy.seen)
+    assert proxy.refused == []
+
+
+def test_a_socks_proxy_is_refused_loudly_not_ignored(fresh_workspace, run_json, site, monkeypatch):
+    monkeypatch.setenv("SVIDOK_COLLECT_PROXY", "socks5://127.0.0.1:9050")
+    report = run_json("collect", "telegram-web", "testchan", "--base-url", site.base, exit_code=1)
+    assert report["items"] == 0 and "cannot use a SOCKS proxy" in report["errors"][0]["error"]
+    assert site.requests == []

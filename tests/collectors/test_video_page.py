@@ -8,122 +8,28 @@ and pages that fail (404, never loads, truncated download). Range requests are s
 from __future__ import annotations
 
 import dataclasses
+import socket
 import threading
 import time
-from fractions import Fraction
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import av
-import numpy as np
 import pytest
 
+from svidok.collectors.hls import DownloadError, Fetch, download, resolve_playlist
 from svidok.collectors.sources import Source
 from svidok.pipeline import CollectReport, collect_sources, merged_report
+from tests.collectors.fake_tme_server import ForwardingProxy
+from tests.collectors.video_site import CHROMIUM, DURATION, VTT, Site, make_site
 
-DURATION = 3.0
-CHROMIUM = Path("/usr/bin/chromium")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.is_file(), reason="/usr/bin/chromium is absent "
                                     "(apt-get install -y chromium; .ci/run installs it)")
 
 
-def encode_clip(path: Path, fmt: str | None = None, options: dict[str, str] | None = None) -> None:
-    """A DURATION-second 160x120 H.264 + AAC clip (a moving bar and a 440 Hz tone)."""
-    with av.open(str(path), "w", format=fmt, options=options or {}) as out:
-        video = out.add_stream("libx264", rate=25, options={"g": "25", "keyint_min": "25", "sc_threshold": "0"})
-        video.width, video.height, video.pix_fmt = 160, 120, "yuv420p"
-        audio = out.add_stream("aac", rate=44100)
-        audio.layout = "mono"
-        for i in range(int(DURATION * 25)):
-            img = np.zeros((120, 160, 3), np.uint8)
-            img[:, (i * 4) % 160:(i * 4) % 160 + 10] = 255
-            out.mux(video.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
-        samples = np.sin(2 * np.pi * 440 * np.arange(int(DURATION * 44100)) / 44100).astype(np.float32)
-        for start in range(0, len(samples), 1024):
-            frame = av.AudioFrame.from_ndarray(samples[None, start:start + 1024], format="fltp", layout="mono")
-            frame.sample_rate, frame.pts, frame.time_base = 44100, start, Fraction(1, 44100)
-            out.mux(audio.encode(frame))
-        out.mux(video.encode())
-        out.mux(audio.encode())
-
-
-MP4_PAGE = b"""<!doctype html><html><head><title>Clip page</title></head>
-<body><h1>News</h1><video controls src="/media/clip.mp4">
-<track kind="subtitles" src="/media/clip.ru.vtt" srclang="ru" label="Russian"></video></body></html>"""
-VTT = "WEBVTT\n\n00:00.000 --> 00:02.000\nМеня зовут Иван\n".encode()
-HLS_PAGE = """<!doctype html><html><head><title>Пленные HLS</title></head><body><div id="player">loading</div>
-<script>const u = '/h' + 'ls/ind' + 'ex.m' + '3u8';
-fetch(u).then(r => r.text()).then(t => {
-  document.getElementById('player').textContent = t.split('\\n').filter(l => l.endsWith('.ts')).length + ' segments';
-});</script></body></html>""".encode()
-TRUNC_PAGE = b"""<!doctype html><html><head><title>Cut</title></head>
-<body><video src="/media/cut.mp4"></video></body></html>"""
-
-
-class Site:
-    """Files by path; logs (path, Range header); /slow never answers; /media/cut.mp4 is cut once
-    (the first plain GET, i.e. the collector's download, not the <video> element's Range reads)."""
-
-    def __init__(self, files: dict[str, tuple[bytes, str]]) -> None:
-        self.files = files
-        self.log: list[tuple[str, str | None]] = []
-        self.cut_once = True
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
-                site.log.append((path, self.headers.get("Range")))
-                if path == "/slow":
-                    time.sleep(20)
-                    return
-                if path not in site.files:
-                    self.send_error(404)
-                    return
-                body, kind = site.files[path]
-                start = 0
-                if self.headers.get("Range"):
-                    start = int(self.headers["Range"].split("=")[1].split("-")[0])
-                    self.send_response(206)
-                    self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
-                else:
-                    self.send_response(200)
-                self.send_header("Content-Type", kind)
-                self.send_header("Accept-Ranges", "bytes")
-                self.send_header("Content-Length", str(len(body) - start))
-                self.end_headers()
-                if path == "/media/cut.mp4" and site.cut_once and not self.headers.get("Range"):  # not the <video>
-                    site.cut_once = False
-                    self.wfile.write(body[start:start + len(body) // 2])
-                    self.close_connection = True
-                    return
-                self.wfile.write(body[start:])
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Site:
-    root = tmp_path_factory.mktemp("site")
-    encode_clip(root / "clip.mp4")
-    hls = root / "hls"
-    hls.mkdir()
-    encode_clip(hls / "index.m3u8", "hls", {"hls_time": "1", "hls_list_size": "0", "hls_playlist_type": "vod",
-                                           "hls_segment_filename": str(hls / "seg%03d.ts")})
-    files = {"/mp4.html": (MP4_PAGE, "text/html"), "/hls.html": (HLS_PAGE, "text/html; charset=utf-8"),
-             "/cut.html": (TRUNC_PAGE, "text/html"),
-             "/media/clip.mp4": ((root / "clip.mp4").read_bytes(), "video/mp4"), "/media/clip.ru.vtt": (VTT, "text/vtt"),
-             "/media/cut.mp4": ((root / "clip.mp4").read_bytes(), "video/mp4"),
-             "/hls/index.m3u8": ((hls / "index.m3u8").read_bytes(), "application/vnd.apple.mpegurl")}
-    for seg in hls.glob("*.ts"):
-        files[f"/hls/{seg.name}"] = (seg.read_bytes(), "video/mp2t")
-    served = Site(files)
+    served = make_site(tmp_path_factory.mktemp("site"))
     yield served
     served.server.shutdown()
 
@@ -228,3 +134,94 @@ def test_cli_reports_bad_urls_as_json(fresh_workspace):
     assert result.exit_code == 1
     assert json.loads(result.stdout)["errors"] == [{"where": "ftp://example/x", "error": "not an http(s) URL: ftp://example/x"}]
     assert "Example:" in video_command.help
+
+
+class Listener:
+    """A TCP port on 127.0.0.1 that counts the connections made to it (an ftp:// "server")."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+def test_playlists_naming_other_schemes_are_refused_before_any_download(site, tmp_path):
+    secret = tmp_path / "secret.ts"
+    secret.write_bytes(site.files["/hls/seg000.ts"][0])
+    bad = {"/bad/segment.m3u8": f"#EXTM3U\n#EXTINF:1.0,\n/hls/seg000.ts\n#EXTINF:1.0,\n{secret.as_uri()}\n",
+           "/bad/variant.m3u8": "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,RESOLUTION=160x120\nfile:///etc/passwd\n",
+           "/bad/map.m3u8": '#EXTM3U\n#EXT-X-MAP:URI="file:///etc/passwd"\n#EXTINF:1.0,\n/hls/seg000.ts\n',
+           "/bad/key.m3u8": '#EXTM3U\n#EXT-X-KEY:METHOD=NONE,URI="data:text/plain,x"\n#EXTINF:1.0,\n/hls/seg000.ts\n',
+           "/bad/inf.m3u8": "#EXTM3U\n#EXTINF:inf,\n/hls/seg000.ts\n"}
+    for path, text in bad.items():
+        site.files[path] = (text.encode(), "application/vnd.apple.mpegurl")
+    before = len(site.log)
+    for path in bad:
+        why = "out of range" if "inf" in path else r"not an http\(s\) URL"
+        with pytest.raises(DownloadError, match=why):
+            resolve_playlist(f"{site.base}{path}", Fetch(retries=1))
+    assert {p for p, _ in site.log[before:]} == set(bad), "only the playlists themselves were fetched"
+    with pytest.raises(DownloadError, match=r"not an http\(s\) URL"):
+        download(secret.as_uri(), tmp_path / "copy.ts", Fetch(retries=1))
+    assert not list(tmp_path.glob("copy*"))
+
+
+def test_downloads_go_through_the_configured_proxy(site, tmp_path):
+    proxy = ForwardingProxy()
+    try:
+        clip = download(f"{site.base}/media/clip.mp4", tmp_path / "clip.mp4", Fetch(retries=1, proxy=proxy.url))
+        playlist = resolve_playlist(f"{site.base}/hls/index.m3u8", Fetch(retries=1, proxy=proxy.url))
+    finally:
+        proxy.stop()
+    assert clip.read_bytes() == site.files["/media/clip.mp4"][0] and len(playlist.segments) == 3
+    assert proxy.seen == [f"{site.base}/media/clip.mp4", f"{site.base}/hls/index.m3u8"] and proxy.refused == []
+
+
+def test_a_proxy_setting_that_cannot_work_stops_the_collector(fresh_workspace, site, options):
+    before = len(site.log)
+    report = collect_videos(fresh_workspace, [f"{site.base}/mp4.html"], {**options, "proxy": "tor:9050"})
+    assert report.items == 0 and "collect.proxy 'tor:9050'" in report.errors[0]["error"]
+    assert site.log[before:] == [], "nothing went out directly"
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_a_page_pointing_yt_dlp_elsewhere_than_http_gets_nothing(fresh_workspace, site, options):
+    ftp = Listener()
+    site.files["/ftp.html"] = (f'<html><head><title>ftp</title></head><body><video src="ftp://127.0.0.1:{ftp.port}'
+                               f'/clip.mp4"></video></body></html>'.encode(), "text/html")
+    report = collect_videos(fresh_workspace, [f"{site.base}/ftp.html"], {**options, "page_timeout_s": 3})
+    ftp.sock.close()
+    assert report.items == 0 and "no video found" in report.errors[0]["error"]
+    assert f"refused 'ftp://127.0.0.1:{ftp.port}/clip.mp4': not an http(s) URL" in report.errors[0]["error"]
+    assert ftp.connections == 0, "yt-dlp or the browser connected to the ftp:// URL"
+
+
+@needs_chromium
+@pytest.mark.browser
+def test_video_pages_go_through_the_configured_proxy(fresh_workspace, site, options):
+    proxy = ForwardingProxy()
+    through = {**options, "proxy": proxy.url}
+    try:
+        by_ytdlp = collect_videos(fresh_workspace, [f"{site.base}/mp4.html?via=proxy"], through)
+        by_browser = collect_videos(fresh_workspace, [f"{site.base}/hls.html?via=proxy"], through, browser_only=True)
+    finally:
+        proxy.stop()
+    assert (by_ytdlp.items, by_ytdlp.errors, by_browser.items, by_browser.errors) == (1, [], 1, [])
+    assert stored(fresh_workspace, f"{site.base}/mp4.html?via=proxy")[0]["method"] == "yt-dlp"
+    wanted = {"/mp4.html?via=proxy", "/media/clip.mp4", "/media/clip.ru.vtt",                   # yt-dlp
+              "/hls.html?via=proxy", "/hls/index.m3u8", "/hls/seg000.ts", "/hls/seg002.ts"}    # Chromium, hls.py
+    assert {f"{site.base}{path}" for path in wanted} <= set(proxy.seen)
+    # Chromium's own calls home (accounts.google.com, update.googleapis.com) go through the proxy too
+    hosts = {(urlsplit(r).hostname if "://" in r else r.rpartition(":")[0]) for r in proxy.refused}
+    assert all(h.endswith((".google.com", ".googleapis.com")) for h in hosts), proxy.refused
