@@ -153,7 +153,13 @@ def render_text(sel: Selector | None, link_base: str = "https://t.me/") -> tuple
     parts: list[str] = []
     links: list[str] = []
 
-    def walk(el: Any, pre: bool) -> None:
+    # Depth-first without recursion: a hostile page may nest elements thousands deep.
+    stack: list[tuple[Any, bool, str | None]] = [(sel.root, False, None)]     # (element, pre, tail after it)
+    while stack:
+        el, pre, tail = stack.pop()
+        if el is None:                                    # the tail of a child, once its subtree is done
+            parts.append(tail if pre else _SPACES.sub(" ", tail))
+            continue
         tag = el.tag if isinstance(el.tag, str) else ""
         pre = pre or tag in ("pre", "code")
         if tag == "br":
@@ -162,12 +168,11 @@ def render_text(sel: Selector | None, link_base: str = "https://t.me/") -> tuple
             links.append(urljoin(link_base, el.get("href")))
         if el.text and tag not in ("br", "script", "style"):
             parts.append(el.text if pre else _SPACES.sub(" ", el.text))
-        for child in el:
-            walk(child, pre)
+        for child in reversed(list(el)):
             if child.tail:
-                parts.append(child.tail if pre else _SPACES.sub(" ", child.tail))
+                stack.append((None, pre, child.tail))
+            stack.append((child, pre, None))
 
-    walk(sel.root, False)
     lines = [line.strip() for line in "".join(parts).replace("\xa0", " ").split("\n")]
     return "\n".join(lines).strip(), links
 
@@ -313,7 +318,8 @@ def parse_post(sel: Selector) -> TmePost:
 
 def parse_page(html: str) -> TmePage:
     """Every post of a t.me/s page (or of a fragment holding posts); unreadable posts become problems."""
-    sel = Selector(text=html)
+    html = html.encode("utf-16", "surrogatepass").decode("utf-16", "replace")   # lone surrogates -> U+FFFD
+    sel = Selector(text=html, type="html")              # never guessed as JSON
     page = TmePage(posts=[], says_no_posts=bool(sel.css(".tme_no_messages_found")))
     for node in sel.css("div.tgme_widget_message[data-post]"):
         try:
