@@ -64,3 +64,7 @@ def test_collect_all_goes_on_after_a_failing_source_and_sources_shows_state(fres
     assert state["nope:first"]["last_status"] == "failed"
     assert "unknown collector kind" in state["nope:first"]["errors"][0]
     assert run_cli("collect", "--all", "--sources", str(tmp_path / "missing.toml")).exit_code == 1
+    only_failing = tmp_path / "failing.toml"
+    only_failing.write_text('[[source]]\nkind = "nope"\ntarget = "first"\n')
+    failed = run_json("collect", "--all", "--sources", str(only_failing), exit_code=1)   # nothing could be done
+    assert failed["failed_sources"] == 1 and failed["sources"][0]["status"] == "failed"
