@@ -12,8 +12,10 @@
 Rules: (1) if no active (unrevoked) consent of the person grants the recipient's scope, the
 export is refused and nothing is written; (2) only confirmed sightings attached to the case
 go in (withdrawn ones never); (3) reference photos go in only under rule above, so an
-identification-only consent never lets a family photo leave; (4) the family member who gave
-consent is named only by relation, never by name.
+identification-only consent never lets a family photo leave; (4) the consent records the
+package relies on (those granting the recipient's scope) go in whole — who gave it, relation,
+date, scopes, document reference — so the recipient can check what it receives material
+under; a consent that does not grant the scope is not sent at all, neither its giver nor its photos.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from svidok.analyzers.face_analyzer import CROP_MARGIN
 from svidok.cases.roles import allowed
 from svidok.cases.users import User
 from svidok.foundation.text import find_name
@@ -26,6 +27,7 @@ class QueueFilter:
     source: str | None = None        # source kind (telegram, tdesktop, ...) or channel name
     date_from: str | None = None     # YYYY-MM-DD, compared with the post date
     date_to: str | None = None
+    mine: bool = False               # the pending sightings this user decided (to amend), not the undecided
     limit: int = 50
     offset: int = 0
 
@@ -56,8 +58,9 @@ COUNT_CAP = 1000             # counting 100,000 pending rows on every page view 
 
 def _queue_where(user: User, f: QueueFilter) -> tuple[str, list[Any]]:
     where, args = ["s.status = 'pending'"], []
-    if allowed(user.role, "sighting.decide"):
-        where.append("NOT EXISTS (SELECT 1 FROM decision d WHERE d.sighting_id = s.id AND d.reviewer_id = ?)")
+    if allowed(user.role, "sighting.decide") or f.mine:
+        mine = "EXISTS" if f.mine else "NOT EXISTS"
+        where.append(f"{mine} (SELECT 1 FROM decision d WHERE d.sighting_id = s.id AND d.reviewer_id = ?)")
         args.append(user.id)
     if f.person_id is not None:
         where.append("s.person_id = ?")
@@ -78,7 +81,7 @@ def _queue_where(user: User, f: QueueFilter) -> tuple[str, list[Any]]:
 
 
 def pending_queue(ws: Workspace, user: User, f: QueueFilter) -> QueuePage:
-    """Pending sightings this user has not decided on yet, highest score first."""
+    """Pending sightings this user has not decided on yet (with `f.mine`: has decided), highest score first."""
     where, args = _queue_where(user, f)
     item_join = "LEFT JOIN item i ON i.id = s.item_id" if (f.source or f.date_from or f.date_to) else ""
     total = ws.conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM sighting s {item_join} WHERE {where} LIMIT ?)",
@@ -91,6 +94,26 @@ def pending_queue(ws: Workspace, user: User, f: QueueFilter) -> QueuePage:
     out = [QueueRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
                     sorted({x.get("kind", "?") for x in json.loads(r[8] or "[]")})) for r in rows]
     return QueuePage(out, min(total, COUNT_CAP), f, total > COUNT_CAP)
+
+
+@dataclass(frozen=True)
+class QueueSummary:
+    """How many sightings wait on whom (counts only: nobody learns a verdict from them)."""
+
+    first_review: int        # pending, no decision yet: any reviewer
+    more_reviews: int        # pending with a decision: another reviewer (second, or third when allowed)
+    yours_open: int          # pending, decided by this user: waiting on others (the user may still amend)
+    with_admin: int          # conflict: waiting on an admin to resolve (cases/review_rules.py `settle`)
+
+
+def queue_summary(ws: Workspace, user: User) -> QueueSummary:
+    pending = ws.conn.execute("SELECT COUNT(*) FROM sighting WHERE status = 'pending'").fetchone()[0]
+    started = ws.conn.execute("SELECT COUNT(DISTINCT d.sighting_id) FROM decision d JOIN sighting s"
+                              " ON s.id = d.sighting_id WHERE s.status = 'pending'").fetchone()[0]
+    yours = ws.conn.execute("SELECT COUNT(*) FROM decision d JOIN sighting s ON s.id = d.sighting_id"
+                            " WHERE d.reviewer_id = ? AND s.status = 'pending'", (user.id,)).fetchone()[0]
+    conflicts = ws.conn.execute("SELECT COUNT(*) FROM sighting WHERE status = 'conflict'").fetchone()[0]
+    return QueueSummary(pending - started, started, yours, conflicts)
 
 
 def neighbours(ws: Workspace, user: User, sighting_id: int, score: float) -> tuple[int | None, int | None]:
@@ -110,6 +133,7 @@ class ReferencePhoto:
     id: int
     photo_date: str | None
     age: int | None
+    box: list[int] | None = None          # the face in the photo: top, right, bottom, left (pixels)
 
 
 @dataclass(frozen=True)
@@ -118,6 +142,7 @@ class FaceView:
     time_s: float | None
     crop_sha256: str | None
     frame_sha256: str | None
+    crop_box: list[int] | None = None     # the face in its crop: top, right, bottom, left (pixels)
 
 
 @dataclass(frozen=True)
@@ -143,6 +168,7 @@ class SightingDetail:
     clip: tuple[float, float] | None
     transcript: list[TranscriptLine]
     evidence_note: str | None
+    conflict_reason: str | None = None    # why it went to an admin (cases/review_rules.py `settle`)
 
 
 def age_at(born: str | None, on: str | None) -> int | None:
@@ -158,7 +184,7 @@ def age_at(born: str | None, on: str | None) -> int | None:
 def load_sighting(ws: Workspace, sighting_id: int, with_references: bool = True) -> SightingDetail | None:
     row = ws.conn.execute(
         "SELECT id, status, score, reasons, person_id, media_sha256, item_id, track_id, span_start_s, span_end_s,"
-        " evidence_note FROM sighting WHERE id = ?", (sighting_id,),
+        " evidence_note, conflict_reason FROM sighting WHERE id = ?", (sighting_id,),
     ).fetchone()
     if row is None:
         return None
@@ -173,7 +199,7 @@ def load_sighting(ws: Workspace, sighting_id: int, with_references: bool = True)
         else None
     refs = _references(ws, row[4], person.get("born")) if with_references else []
     return SightingDetail(row[0], row[1], row[2], reasons, person, media, _post(ws, row[6]), refs, faces, clip,
-                          _transcript(ws, row[5], span, reasons), row[10])
+                          _transcript(ws, row[5], span, reasons), row[10], row[11])
 
 
 def _person(ws: Workspace, person_id: int) -> dict[str, Any]:
@@ -194,10 +220,10 @@ def _post(ws: Workspace, item_id: int | None) -> dict[str, Any] | None:
 
 def _references(ws: Workspace, person_id: int, born: str | None) -> list[ReferencePhoto]:
     rows = ws.conn.execute(
-        "SELECT r.id, r.photo_date FROM reference r JOIN consent c ON c.id = r.consent_id"
+        "SELECT r.id, r.photo_date, r.box FROM reference r JOIN consent c ON c.id = r.consent_id"
         " WHERE r.person_id = ? AND c.revoked_at IS NULL ORDER BY r.photo_date DESC, r.id", (person_id,),
     ).fetchall()
-    return [ReferencePhoto(r[0], r[1], age_at(born, r[1])) for r in rows]
+    return [ReferencePhoto(r[0], r[1], age_at(born, r[1]), json.loads(r[2]) if r[2] else None) for r in rows]
 
 
 def _faces(ws: Workspace, track_id: int | None, limit: int = 6) -> list[FaceView]:
@@ -205,10 +231,18 @@ def _faces(ws: Workspace, track_id: int | None, limit: int = 6) -> list[FaceView
         return []
     best = ws.conn.execute("SELECT best_face_ids FROM track WHERE id = ?", (track_id,)).fetchone()
     ids = json.loads(best[0]) if best else []
-    rows = ws.conn.execute("SELECT id, time_s, crop_sha256, frame_sha256 FROM face WHERE track_id = ?"
+    rows = ws.conn.execute("SELECT id, time_s, crop_sha256, frame_sha256, box FROM face WHERE track_id = ?"
                            " ORDER BY time_s", (track_id,)).fetchall()
     ranked = sorted(rows, key=lambda r: (r[0] not in ids, ids.index(r[0]) if r[0] in ids else 0, r[1] or 0))
-    return [FaceView(*r) for r in ranked[:limit]]
+    return [FaceView(*r[:4], box_in_crop(json.loads(r[4])) if r[4] else None) for r in ranked[:limit]]
+
+
+def box_in_crop(box: list[int]) -> list[int]:
+    """A face box (top, right, bottom, left) in its frame, moved into the face crop made from it
+    (analyzers/face_analyzer.py `crop`: the box grown by CROP_MARGIN, clipped at the frame's top and left)."""
+    top, right, bottom, left = box
+    dy, dx = min(top, round((bottom - top) * CROP_MARGIN)), min(left, round((right - left) * CROP_MARGIN))
+    return [dy, dx + right - left, dy + bottom - top, dx]
 
 
 def _span(ws: Workspace, track_id: int | None, start: float | None, end: float | None,

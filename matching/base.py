@@ -32,7 +32,7 @@ class Candidate:
     media_sha256: str
     key: str                                   # person x media x names / face place; never a row id
     score: float                               # 0-1, higher = more likely the same person
-    reasons: list[dict[str, Any]]              # {"kind": "face"|"name"|"unit"|"place"|"birth-year", ...}
+    reasons: list[dict[str, Any]]              # {"kind": face|name|unit|place|birth-year|detention-site, ...}
     model_versions: dict[str, str]
     reference_ids: list[int] = field(default_factory=list)
     track_id: int | None = None

@@ -5,7 +5,8 @@
    e.g. the person just enrolled — the retroactive search over the whole archive);
 2. every matcher proposes candidates (faces × references, names × transcripts/posts);
 3. a name mention joins the best face candidate of the same person and media (one sighting
-   with both reasons); otherwise it stays a name-only candidate;
+   with both reasons); otherwise it stays a name-only candidate; places of detention the
+   media's post text or transcript names are added as supporting reasons (`matching.places`);
 4. candidates are upserted in one transaction (`matching.upsert`): a candidate's sighting is
    found by what it is about (person x media x where in the media, never a track or face row
    that re-analysis replaces); new ones become `pending` sightings, pending ones are refreshed
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from svidok.matching.base import Candidate, Matcher
 from svidok.matching.persons import list_persons, searchable_person_ids, sweep_orphan_references
+from svidok.matching.places import add_site_reasons
 from svidok.matching.upsert import upsert
 
 if TYPE_CHECKING:
@@ -77,6 +79,7 @@ def run_match(ws: "Workspace", person_ids: Sequence[int] | None = None, actor: s
     for matcher in matchers or default_matchers(ws):                                 # 2
         candidates.extend(matcher.propose(ws, persons))
     merged = merge_candidates(candidates)                                            # 3
+    add_site_reasons(ws, merged)
     new, updated = upsert(ws, merged, actor, persons)                                # 4
     return MatchReport(new, updated, len(merged), len(persons))
 

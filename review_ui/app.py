@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from svidok.cases.decisions import settle_open
 from svidok.foundation.workspace import DB_NAME, Workspace
 from svidok.review_ui.audit_writer import AuditWriter
 from svidok.review_ui.db import WorkspacePool
@@ -102,6 +103,9 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 def create_app(ws: Workspace) -> Starlette:
+    """The app serving `ws`; first, sightings the review rule settles with today's settings are settled
+    (cases/decisions.py `settle_open`: nothing waits for ever on decisions that cannot give a result)."""
+    settle_open(ws, "svidok review")
     app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.ws = ws
     app.state.db = WorkspacePool(ws)

@@ -103,3 +103,15 @@ def ogg_bytes() -> bytes:
         for packet in stream.encode():
             container.mux(packet)
     return out.getvalue()
+
+
+# what a "same person" decision needs (cases/review_rules.py): every feature assessed, one similar, an
+# observation, and the UI's attestation that the images were revealed
+CHECKLIST = {"face_shape": "similar", "hairline": "not-visible", "eyebrows": "similar", "eyes": "similar",
+             "nose": "similar", "ears": "not-visible", "mouth": "similar", "marks": "similar"}
+OBSERVATION = "scar above the left eyebrow matches"
+
+
+def evidence(observation: str = OBSERVATION) -> dict:
+    """Keyword arguments of `record_decision` (and fields of a JSON decision) for a complete "same person"."""
+    return {"checklist": dict(CHECKLIST), "observation": observation, "revealed": True}

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import REPO, serving
+from tests.factories import evidence
 
 pytestmark = pytest.mark.models
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -84,17 +85,16 @@ def logged_in(base: str, name: str, password: str) -> httpx.Client:
 def test_two_blind_confirmations_through_the_ui_then_a_valid_bag(demo, ui, tmp_path):
     [sighting] = demo["queue"]
     sid, passwords = sighting["id"], demo["passwords"]
-    checklist = {"face_shape": "similar", "eyebrows": "similar", "ears": "not-visible"}
-
     first = logged_in(ui, "reviewer1", passwords["reviewer1"])
-    decided = first.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm", "checklist": checklist,
-                                                                  "observation": "same hairline and brows"})
+    decided = first.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm",
+                                                                  **evidence("same hairline and brows")})
     assert decided.status_code == 200 and decided.json()["status"] == "pending"
 
     second = logged_in(ui, "reviewer2", passwords["reviewer2"])
     before = second.get(f"/api/sightings/{sid}").json()
     assert not before["decisions"], "the second reviewer must not see the first decision"
-    decided = second.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm", "checklist": checklist})
+    decided = second.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm",
+                                                                   **evidence("the same scar above the brow")})
     assert decided.json()["status"] == "confirmed"
 
     ws = demo["workspace"]

@@ -2,14 +2,16 @@
 
 What an admin sees. An admin may decide on pending sightings like any reviewer, so an admin is
 blind like any reviewer (cases/decisions.py, `may_see_decisions`): no other decision on a
-pending sighting reaches them before their own, on the sighting page nor in the audit log,
-whose `decision.record` details are withheld here for exactly those sightings (the chain is
-verified over the full entries all the same).
+pending sighting reaches them, before their own nor after it (a decision may still be amended
+while the sighting is pending), on the sighting page nor in the audit log, whose
+`decision.record` and `decision.amend` details are withheld here for exactly those sightings,
+but for the admin's own (the chain is verified over the full entries all the same).
 
 Resolving a conflict is also a decision, but a different one: a sighting gets to `conflict`
-only once the blind phase is over (reviewers decided independently and disagreed; it takes no
-more reviewer decisions), and the admin's task is to arbitrate between them. So the conflicts
-page shows each conflict's decisions in full (reviewer, verdict, checklist, observation): the
+only once the blind phase is over (reviewers decided independently and disagreed, or the
+reviews due gave no result, e.g. two "unsure": cases/review_rules.py `settle`; it takes no more
+reviewer decisions), and the admin's task is to arbitrate. So the conflicts page shows each
+conflict's reason and its decisions in full (reviewer, verdict, checklist, observation): the
 admin checks each side's stated reasons against the material and records a reason of their own.
 """
 
@@ -50,6 +52,10 @@ async def resolve(request: Request) -> Response:
 
 
 def _decided_sighting(entry: dict[str, Any]) -> int | None:
+    """The sighting a reviewer's decision entry is about (`decision.record`, `decision.amend`), else None."""
+    if entry["action"] == "decision.amend":
+        sid = (entry["details"] or {}).get("sighting")
+        return sid if isinstance(sid, int) else None
     kind, _, number = entry["object"].partition(":")
     return int(number) if entry["action"] == "decision.record" and kind == "sighting" and number.isdigit() else None
 
@@ -58,9 +64,9 @@ def _audit_context(ws: Workspace, user: User, offset: int) -> dict[str, Any]:
     """In a worker thread: verify the chain and read a page of entries, blind where `user` must be."""
     report = ws.audit.verify()
     entries = ws.audit.entries(limit=200, offset=offset)
-    hidden = hidden_from(ws, user, {sid for e in entries if (sid := _decided_sighting(e)) is not None})
+    hidden = hidden_from(ws, {sid for e in entries if (sid := _decided_sighting(e)) is not None})
     for entry in entries:
-        if _decided_sighting(entry) in hidden:
+        if _decided_sighting(entry) in hidden and entry["actor"] != user.name:
             entry["details"] = HIDDEN
     verify = {"ok": report.ok, "entries": report.entries, "tip": report.tip,
               "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems]}

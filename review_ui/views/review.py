@@ -1,4 +1,10 @@
-"""The review queue, the comparison page of one sighting, and recording a decision."""
+"""The review queue, the comparison page of one sighting, and recording or amending a decision.
+
+The rules a decision is held to live in cases/review_rules.py and are applied by cases/decisions.py,
+so this view only reads the form or JSON body: `verdict`, `checklist` (JSON) or `cl_<feature>`
+(form), `observation`, `revealed` (JSON true, form "1": the page's attestation that every
+comparison image was un-blurred) and `amend` (JSON true, form "1": change one's own decision).
+A decision missing what its verdict needs is refused with 422 and the list of what is missing."""
 
 from __future__ import annotations
 
@@ -12,14 +18,16 @@ from svidok.cases.decisions import (
     ASSESSMENTS,
     FEATURES,
     DecisionError,
+    DecisionInput,
+    IncompleteDecision,
     Outcome,
     decisions_for,
-    has_decided,
     may_see_decisions,
-    record_decision,
+    own_decision,
+    submit_decision,
 )
 from svidok.cases.roles import allowed
-from svidok.cases.sightings import QueueFilter, load_sighting, neighbours, pending_queue
+from svidok.cases.sightings import QueueFilter, load_sighting, neighbours, pending_queue, queue_summary
 from svidok.cases.users import User
 from svidok.foundation.workspace import Workspace
 from svidok.review_ui.auth import guard, wants_json
@@ -38,16 +46,22 @@ def _queue_filter(request: Request) -> QueueFilter:
     person = (q.get("person") or "").strip()
     return QueueFilter(person_id=_int(person), person_name=None if person.isdigit() else person or None,
                        source=q.get("source") or None,
-                       date_from=q.get("from") or None, date_to=q.get("to") or None,
+                       date_from=q.get("from") or None, date_to=q.get("to") or None, mine=q.get("mine") == "1",
                        limit=PAGE_SIZE, offset=(_int(q.get("offset")) or 0))
+
+
+def _queue_context(ws: Workspace, user: User, f: QueueFilter) -> dict[str, Any]:
+    """In a worker thread: a page of the user's queue, and how many sightings wait on whom."""
+    return {"queue": pending_queue(ws, user, f), "summary": queue_summary(ws, user)}
 
 
 @guard("queue.view")
 async def queue(request: Request) -> Response:
-    result = await run_db(request, pending_queue, request.state.user, _queue_filter(request))
-    return page(request, "queue.html", {"queue": result, "done": _int(
-        request.query_params.get("done"))}, data={"total": result.total, "more": result.more,
-                                                    "sightings": result.rows})
+    context = await run_db(request, _queue_context, request.state.user, _queue_filter(request))
+    result = context["queue"]
+    return page(request, "queue.html", {**context, "done": _int(request.query_params.get("done"))},
+                data={"total": result.total, "more": result.more, "sightings": result.rows,
+                      "summary": context["summary"]})
 
 
 def _sighting_context(ws: Workspace, sid: int, user: User) -> dict[str, Any] | None:
@@ -55,13 +69,13 @@ def _sighting_context(ws: Workspace, sid: int, user: User) -> dict[str, Any] | N
     detail = load_sighting(ws, sid, with_references=allowed(user.role, "reference.view"))
     if detail is None:
         return None
-    visible = may_see_decisions(ws, sid, detail.status, user)
+    visible = may_see_decisions(detail.status)
     prev_id, next_id = neighbours(ws, user, sid, detail.score)
-    can_decide = (allowed(user.role, "sighting.decide") and detail.status == "pending"
-                  and not has_decided(ws, sid, user.id))
+    deciding = allowed(user.role, "sighting.decide") and detail.status == "pending"
+    own = own_decision(ws, sid, user) if allowed(user.role, "sighting.decide") else None
     return {"s": detail, "decisions": decisions_for(ws, sid) if visible else None, "decisions_hidden": not visible,
-            "can_decide": can_decide, "prev_id": prev_id, "next_id": next_id,
-            "features": FEATURES, "assessments": ASSESSMENTS}
+            "own": own, "can_decide": deciding and own is None, "can_amend": deciding and own is not None,
+            "prev_id": prev_id, "next_id": next_id, "features": FEATURES, "assessments": ASSESSMENTS}
 
 
 @guard("sighting.view")
@@ -74,43 +88,59 @@ async def sighting(request: Request) -> Response:
                                                    {"json": wants_json(request)})
     response = page(request, "sighting.html", context, data=lambda: {
         **plain(context["s"]), "decisions": plain(context["decisions"]), "can_decide": context["can_decide"],
+        "own_decision": plain(context["own"]), "can_amend": context["can_amend"],
         "previous": context["prev_id"], "next": context["next_id"]})
     await viewed                      # the page goes out only once the view is on record
     return response
 
 
-async def _decision_input(request: Request) -> dict[str, Any]:
+async def _decision_input(request: Request) -> tuple[DecisionInput, bool]:
+    """(the decision given, whether it amends the user's own) from a JSON body or the review form."""
     if "application/json" in request.headers.get("content-type", ""):
         body = await request.json()
-        return {"verdict": body.get("verdict", ""), "checklist": body.get("checklist") or {},
-                "observation": body.get("observation", "")}
+        return DecisionInput(str(body.get("verdict", "")), dict(body.get("checklist") or {}),
+                             str(body.get("observation") or ""), body.get("revealed") is True), \
+            body.get("amend") is True
     form = await request.form()
-    checklist = {f: form.get(f"cl_{f}", "") for f in FEATURES}
-    return {"verdict": str(form.get("verdict", "")), "checklist": checklist,
-            "observation": str(form.get("observation", ""))}
+    checklist = {f: str(form.get(f"cl_{f}", "")) for f in FEATURES}
+    return DecisionInput(str(form.get("verdict", "")), checklist, str(form.get("observation", "")),
+                         form.get("revealed") == "1"), form.get("amend") == "1"
 
 
-def _decide(ws: Workspace, sid: int, user: User, given: dict[str, Any], want_next: bool
+def _decide(ws: Workspace, sid: int, user: User, given: DecisionInput, amend: bool, want_next: bool
             ) -> tuple[Outcome, int | None]:
     """In a worker thread: record the decision; with `want_next`, the next sighting in the user's queue."""
-    outcome = record_decision(ws, sid, user, given["verdict"], given["checklist"], given["observation"])
+    outcome = submit_decision(ws, sid, user, given, amend)
     if not want_next:
         return outcome, None
     score = ws.conn.execute("SELECT score FROM sighting WHERE id = ?", (sid,)).fetchone()[0]
     return outcome, neighbours(ws, user, sid, score)[1]
 
 
+def _incomplete(request: Request, sid: int, exc: IncompleteDecision) -> Response:
+    if wants_json(request):
+        return JSONResponse({"error": str(exc), "missing": exc.missing}, status_code=422)
+    return page(request, "error.html", {"message": str(exc), "status": 422, "missing": exc.missing,
+                                        "back": f"/sightings/{sid}"}, status=422)
+
+
 @guard("sighting.decide")
 async def decide(request: Request) -> Response:
     sid = request.path_params["sid"]
     try:
-        given = await _decision_input(request)
-        outcome, next_id = await run_db(request, _decide, sid, request.state.user, given, not wants_json(request))
+        given, amend = await _decision_input(request)
+        outcome, next_id = await run_db(request, _decide, sid, request.state.user, given, amend,
+                                        not wants_json(request) and not amend)
+    except IncompleteDecision as exc:
+        return _incomplete(request, sid, exc)
     except DecisionError as exc:
         return error_page(request, 404 if "no sighting" in str(exc) else 409, str(exc))
-    except (TypeError, AttributeError, json.JSONDecodeError):
+    except (TypeError, ValueError, AttributeError, json.JSONDecodeError):
         return error_page(request, 400, "malformed decision")
     if wants_json(request):
-        return JSONResponse({"decision_id": outcome.decision_id, "sighting": sid, "status": outcome.status})
+        return JSONResponse({"decision_id": outcome.decision_id, "sighting": sid, "status": outcome.status,
+                             **({"reason": outcome.reason} if outcome.reason else {})})
+    if amend:
+        return RedirectResponse(f"/sightings/{sid}?done={sid}", status_code=303)
     target = f"/sightings/{next_id}?done={sid}" if next_id else f"/queue?done={sid}"
     return RedirectResponse(target, status_code=303)

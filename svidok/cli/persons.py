@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from svidok.cli.base import CommandContext, CommandError, common_options, stderr
+from svidok.cli.person_steps import STEP_COMMANDS
 
 
 @click.group()
@@ -74,14 +75,22 @@ def person_list(cc: CommandContext) -> None:
 
 @person.command("show")
 @click.argument("person_id", type=int)
+@click.option("--liaison", is_flag=True,
+              help="Include the family-liaison log (whom the family member is, what was said): case officers and"
+                   " admins only.")
 @common_options
-def person_show(cc: CommandContext, person_id: int) -> None:
-    """Show one person with consents, reference count and candidate sightings.
+def person_show(cc: CommandContext, person_id: int, liaison: bool) -> None:
+    """Show one person with consents, reference count, candidate sightings, status step
+    (missing, candidate, confirmed, reported, informed) and timeline.
+
+    The family-liaison log is for case officers and admins: without --liaison the timeline
+    shows only when, how and by whom the family was informed.
 
     Example:
 
         svidok person show 1 --json
     """
+    from svidok.cases.person_timeline import person_status, person_timeline
     from svidok.matching.persons import consents_of, get_person
     from svidok.matching.sightings import list_sightings
 
@@ -91,7 +100,17 @@ def person_show(cc: CommandContext, person_id: int) -> None:
         data["references"] = ws.conn.execute("SELECT count(*) FROM reference WHERE person_id = ?",
                                              (person_id,)).fetchone()[0]
         data["sightings"] = [s.as_dict() for s in list_sightings(ws, person_id=person_id)]
-    cc.emit(data)
+        data["status"] = person_status(ws, person_id, liaison)
+        data["timeline"] = [e.as_dict() for e in person_timeline(ws, person_id, liaison)]
+    cc.emit(data, _show_person)
+
+
+def _show_person(data: dict) -> None:
+    stderr.print(escape(f"{data['id']} {data['name']} — {data['status']['step']}; {len(data['consents'])} consent(s),"
+                        f" {data['references']} reference(s), {len(data['sightings'])} sighting(s)"))
+    for e in data["timeline"]:
+        stderr.print(escape(f"  {e['at'][:16]:16}  {e['step']:9}  {e['text']}" + (f"  [{e['actor']}]" if e["actor"]
+                                                                               else "")))
 
 
 @click.group()
@@ -196,5 +215,8 @@ def enroll(cc: CommandContext, person_id: int, photos: tuple[Path, ...], face: i
         stderr.print("[bold red]error:[/] nothing enrolled: every photo was rejected")
         raise SystemExit(1)
 
+
+for _step in STEP_COMMANDS:
+    person.add_command(_step)
 
 COMMANDS = [person, consent, enroll]

@@ -157,7 +157,9 @@ def case_list(cc: CommandContext) -> None:
               help="Folder to write the bag in (default: <workspace>/exports).")
 @common_options
 def case_export(cc: CommandContext, case_id: int, recipient: str, out_dir: Path | None) -> None:
-    """Write a consent-filtered evidence package (a validated BagIt bag) for one recipient.
+    """Write a consent-filtered evidence package for one recipient: a BagIt 1.0 bag with a
+    bilingual summary (HTML and PDF), signed with the organisation's key (timestamped when
+    export.tsa_url is set), and the same bag as one .zip file to hand over.
 
     Example:
 
@@ -172,8 +174,10 @@ def case_export(cc: CommandContext, case_id: int, recipient: str, out_dir: Path 
         except (ExportError, CaseError) as exc:
             raise CommandError(str(exc)) from None
     data = {"bag": str(result.bag), "files": result.files, "recipient": result.recipient,
-            "sightings": result.sightings, "references": result.references, "excluded": result.excluded}
-    cc.emit(data, lambda d: stderr.print(f"bag written: {d['bag']} ({d['files']} files)"))
+            "sightings": result.sightings, "references": result.references, "excluded": result.excluded,
+            "package": str(result.package), "signing_key_sha256": result.signing_key_sha256,
+            "timestamp": result.timestamp}
+    cc.emit(data, lambda d: stderr.print(f"package written: {d['package']} ({d['files']} files, bag {d['bag']})"))
 
 
 COMMANDS: list[click.Command] = [user, serve, case]

@@ -319,6 +319,55 @@ MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _script(MATCHING),
     _script(REVIEW),
     _script(TEXT_INDEX),                  # full-text search over posts and transcripts
+    # a person's status after confirmation (svidok.cases.person_status, liaison, places): reports
+    # to the ICRC/Coordination HQ/ombudsman, the family-liaison log, the confirmed place of detention
+    _script("""
+CREATE TABLE person_report (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES person(id),
+    recipient TEXT NOT NULL,              -- icrc, coordination-hq, ombudsman
+    reported_on TEXT NOT NULL,            -- YYYY-MM-DD
+    reference TEXT NOT NULL DEFAULT '',   -- the recipient's reference number
+    sighting_ids TEXT NOT NULL DEFAULT '[]',
+    by_whom TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    actor TEXT NOT NULL, audit_seq INTEGER NOT NULL, created_at TEXT NOT NULL
+);
+CREATE INDEX person_report_person ON person_report(person_id);
+CREATE TABLE family_contact (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES person(id),
+    kind TEXT NOT NULL,                   -- contact, consent, informed
+    contacted_on TEXT NOT NULL,           -- YYYY-MM-DD
+    by_whom TEXT NOT NULL,                -- who spoke for the organisation
+    family_member TEXT NOT NULL,
+    relation TEXT NOT NULL DEFAULT '',
+    channel TEXT NOT NULL,                -- in-person, phone, video-call, messenger, letter, email
+    summary TEXT NOT NULL DEFAULT '',     -- what was said; officers and admins only
+    follow_up_on TEXT,
+    actor TEXT NOT NULL, audit_seq INTEGER NOT NULL, created_at TEXT NOT NULL
+);
+CREATE INDEX family_contact_person ON family_contact(person_id, kind);
+CREATE TABLE person_place (
+    id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL REFERENCES person(id),
+    site_key TEXT,                        -- configs/detention_sites.toml, or NULL for a place not listed
+    place TEXT NOT NULL,
+    seen_on TEXT NOT NULL,                -- YYYY-MM-DD the person was known to be there
+    sighting_ids TEXT NOT NULL DEFAULT '[]',
+    note TEXT NOT NULL DEFAULT '',
+    actor TEXT NOT NULL, audit_seq INTEGER NOT NULL, created_at TEXT NOT NULL
+);
+CREATE INDEX person_place_person ON person_place(person_id);
+"""),
+    # deliberate, amendable review decisions (cases/decisions.py, cases/review_rules.py): the reviewer's
+    # attestation that the images were revealed, the last amendment, why a sighting went to an admin
+    _script("""
+ALTER TABLE decision ADD COLUMN revealed INTEGER NOT NULL DEFAULT 0;  -- UI attestation: images un-blurred
+ALTER TABLE decision ADD COLUMN amended_at TEXT;                      -- previous values: audit decision.amend
+ALTER TABLE sighting ADD COLUMN conflict_reason TEXT;                 -- disagreement, no-result
+CREATE INDEX decision_reviewer ON decision(reviewer_id, sighting_id);
+"""),
 ]
 
 

@@ -165,6 +165,23 @@ class ReviewSettings:
 
 
 @dataclass(frozen=True)
+class ExportSettings:
+    """Evidence packages: who signs them, and the time-stamping authority (cases/package_sign.py)."""
+
+    organisation: str = setting("Svidok", "Organisation named in evidence packages (bag-info.txt and the summary).")
+    signing_key_file: str = setting(
+        "", "Ed25519 private key (PEM) that signs evidence packages; empty = <workspace>/keys/"
+        "package-signing-ed25519.pem, created on the first export (mode 0600), public key beside it."
+    )
+    tsa_url: str = setting("", "RFC 3161 time-stamping authority URL for package signatures; empty = no timestamp.")
+    tsa_ca_file: str = setting(
+        "", "PEM file of the certificate(s) trusted for timestamps (the TSA's root); checked at export and by "
+        "`package verify`. Empty = only the certificate inside the timestamp is checked (reported as a warning)."
+    )
+    tsa_timeout_s: float = setting(30.0, "Timeout of one request to the time-stamping authority, seconds.")
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, one section per stage."""
 
@@ -173,6 +190,7 @@ class Settings:
     analyze: AnalyzeSettings = field(default_factory=AnalyzeSettings)
     match: MatchSettings = field(default_factory=MatchSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    export: ExportSettings = field(default_factory=ExportSettings)
 
 
 def _coerce(value: Any, kind: type, where: str) -> Any:

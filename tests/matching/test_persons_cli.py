@@ -16,6 +16,23 @@ def test_person_add_list_show(run_json, person_with_consent) -> None:
     assert [(c["id"], c["scopes"], c["active"]) for c in shown["consents"]] == [(consent, ["court", "identification"],
                                                                                  True)]
     assert shown["references"] == 0 and shown["sightings"] == []
+    assert shown["status"] == {"step": "missing", "confirmation": None, "reports": [], "place": None, "informed": []}
+    assert [(e["step"], e["actor"]) for e in shown["timeline"]] == [("missing", "cli")]
+
+
+def test_person_show_prints_the_timeline_for_people(run_cli, person_with_consent) -> None:
+    person, _ = person_with_consent
+    result = run_cli("person", "show", str(person))
+    assert result.exit_code == 0
+    assert "Олександр Петренко — missing" in result.output and "recorded as missing" in result.output
+
+
+def test_status_steps_of_an_unknown_person_are_one_line_errors(run_cli, run_json) -> None:
+    run_json("init")
+    for args in (("person", "show", "7"), ("person", "liaison", "7"),
+                 ("person", "report", "7", "--to", "icrc", "--date", "2024-06-01", "--by", "X")):
+        result = run_cli(*args, "--json")
+        assert result.exit_code == 1 and "no person" in json.loads(result.stdout)["error"], args
 
 
 def test_bad_values_are_one_line_errors(run_cli, run_json) -> None:

@@ -11,6 +11,7 @@ import pytest
 from svidok.cases.decisions import record_decision
 from svidok.cases.users import add_user, get_user
 from svidok.foundation.workspace import Workspace
+from tests.factories import evidence
 from tests.matching.conftest import archive_clip, archive_photo
 
 pytestmark = pytest.mark.models
@@ -19,7 +20,8 @@ pytestmark = pytest.mark.models
 def _decide(ws: Workspace, sighting_id: int, verdict: str, reviewers: tuple[str, ...]) -> None:
     for name in reviewers:
         user_id = add_user(ws, name, "reviewer", "a long enough passphrase")
-        record_decision(ws, sighting_id, get_user(ws, user_id), verdict)
+        reasons = evidence() if verdict == "confirm" else {"observation": "the ears differ"}
+        record_decision(ws, sighting_id, get_user(ws, user_id), verdict, **reasons)
 
 
 def _tracks(ws: Workspace) -> set[int]:

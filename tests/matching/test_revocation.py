@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from svidok.foundation.workspace import Workspace
+from tests.factories import evidence
 from tests.matching.conftest import archive_photo, insert_faces
 
 pytestmark = pytest.mark.models
@@ -76,7 +77,7 @@ def _confirm_and_attach(ws: Workspace, person: int) -> int:
     sighting = ws.conn.execute("SELECT id FROM sighting WHERE person_id = ?", (person,)).fetchone()[0]
     for name in ("rev1", "rev2"):
         user = get_user(ws, add_user(ws, name, "reviewer", "a long enough passphrase"))
-        record_decision(ws, sighting, user, "confirm")
+        record_decision(ws, sighting, user, "confirm", **evidence())
     case, _ = open_case(ws, person, None, "officer")
     attach(ws, case, sighting, None, "officer")
     return case
@@ -100,10 +101,13 @@ def test_revocation_reaches_exported_copies_and_names_deliveries(run_json, perso
     assert inside.parent == workspace_path / "exports"
 
     result = run_json("consent", "revoke", str(consent))
-    assert result["removed"]["files"] == 2                                 # the stored photo and the copy in exports/
+    # the stored photo, and in exports/ its copy, the summary PDF showing it and the package file holding it
+    assert result["removed"]["files"] == 4
     assert not copy_inside.exists() and copy_outside.exists()              # outside the workspace: not ours to delete
+    rel = lambda path: str(path.relative_to(workspace_path))              # noqa: E731
     assert [(e["bag"], e["removed"]) for e in result["exports_touched"]] == [
-        (str(inside), [str(copy_inside.relative_to(workspace_path))])]
+        (str(inside), [rel(copy_inside), rel(inside / "data" / "summary.pdf"),
+                       rel(inside.with_name(inside.name + ".zip"))])]
     delivered = {(d["recipient"], d["case_id"], d["bag"]) for d in result["already_delivered"]}
     assert delivered == {("court", case, str(inside)), ("prosecutor", case, str(outside))}
     assert all(d["photos"] == [photo_sha] for d in result["already_delivered"])

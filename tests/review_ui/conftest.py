@@ -8,13 +8,14 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
 from svidok.cases.users import add_user
 from svidok.foundation.clock import utc_now
 from svidok.foundation.workspace import Workspace
-from tests.factories import jpeg_bytes, mp4_bytes
+from tests.factories import CHECKLIST, OBSERVATION, evidence, jpeg_bytes, mp4_bytes  # noqa: F401 - re-exported
 
 PASSWORD = "correct horse battery staple"
 ROLES = {"analyst": "analyst", "rev1": "reviewer", "rev2": "reviewer", "rev3": "reviewer",
@@ -131,6 +132,8 @@ def seed_workspace(ws: Workspace) -> Seed:
     return seed
 
 
+
+
 @pytest.fixture(autouse=True)
 def quick_argon2(monkeypatch):
     """Real argon2id hashes with test-sized cost parameters (the defaults take ~0.5 s per hash here)."""
@@ -189,3 +192,57 @@ def client_for(app):
     yield make
     for c in clients:
         c.close()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+@pytest.fixture
+def server(app):
+    """The app served on 127.0.0.1 (tests/conftest.py `serving`); yields its base URL."""
+    from tests.conftest import serving
+
+    with serving(app) as url:
+        yield url
+
+
+@pytest.fixture
+def browser():
+    """Debian Chromium driven by Playwright (skipped when /usr/bin/chromium is absent)."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def browser_login(browser, base: str, name: str, requests: list[str] | None = None, **context):
+    """A new browser context logged in as `name`; returns its page (requests made go to `requests`)."""
+    page = browser.new_context(**context).new_page()
+    if requests is not None:
+        page.on("request", lambda r: requests.append(r.url))
+    page.goto(f"{base}/login")
+    page.fill("#name", name)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    page.wait_for_load_state()
+    return page
+
+
+def same_person_in_browser(page, observation: str = OBSERVATION) -> None:
+    """On a sighting page: reveal every image (greyscale), fill the checklist and the observation,
+    open the "same person" step with the `c` key and record it."""
+    page.locator("h1").click()
+    page.keyboard.press("g")
+    for feature, assessment in CHECKLIST.items():
+        page.check(f"input[name=cl_{feature}][value={assessment}]")
+    page.fill("#observation", observation)
+    page.locator("h1").click()
+    if not page.locator("#confirm-step").evaluate("step => step.open"):
+        page.keyboard.press("c")
+    page.click("#confirm")

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 from svidok.cases.case import open_case
-from tests.review_ui.conftest import PASSWORD, login
+from tests.review_ui.conftest import PASSWORD, evidence, login
 
 A, R, C, AD = "analyst", "rev1", "officer", "admin"
 EVERYONE = {A, R, C, AD}
@@ -83,7 +83,7 @@ def test_post_without_or_with_wrong_csrf_is_refused(seeded, client_for):
     assert client.post(f"/sightings/{sid}/decision", data={"verdict": "confirm"}).status_code == 403
     assert client.post(f"/sightings/{sid}/decision", data={"verdict": "confirm", "csrf": "forged"}).status_code == 403
     assert seeded.ws.conn.execute("SELECT COUNT(*) FROM decision").fetchone()[0] == 0
-    ok = client.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm"},
+    ok = client.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm", **evidence()},
                      headers={"X-CSRF-Token": client.csrf})
     assert ok.status_code == 200 and ok.json()["status"] == "pending"
 

@@ -1,5 +1,6 @@
 """The review flow in a real browser (Debian Chromium driven by Playwright): keyboard review,
-a blind second review, and a case officer's export of a bag that validates."""
+a blind second review, and a case officer's export of a bag that validates. (The deliberate
+"same person" step, amending, escalation and the Ukrainian layout: test_browser_decisions.py.)"""
 
 from __future__ import annotations
 
@@ -8,50 +9,16 @@ from pathlib import Path
 import bagit
 import pytest
 
-from tests.conftest import serving
-from tests.review_ui.conftest import PASSWORD
+from tests.review_ui.conftest import browser_login, same_person_in_browser
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.fixture
-def server(seeded):
-    from svidok.review_ui.app import create_app
-
-    with serving(create_app(seeded.ws)) as url:
-        yield url
-
-
-@pytest.fixture
-def browser():
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield b
-        b.close()
-
-
-def _login(browser, base: str, name: str, requests: list[str]):
-    page = browser.new_context().new_page()
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(f"{base}/login")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    return page
 
 
 def test_keyboard_review_blind_second_review_and_export(seeded, server, browser):
     requests: list[str] = []
     video, photo = seeded.sightings["video"], seeded.sightings["photo"]
     # 1. first reviewer: the queue by keyboard, media shielded until clicked, confirm with "c"
-    rev1 = _login(browser, server, "rev1", requests)
+    rev1 = browser_login(browser, server, "rev1", requests)
     assert rev1.url.endswith("/queue") and rev1.locator(".queue-row").count() == 4
     assert rev1.locator(".queue-row.selected").get_attribute("data-href") == f"/sightings/{video}"
     rev1.keyboard.press("j")
@@ -63,28 +30,25 @@ def test_keyboard_review_blind_second_review_and_export(seeded, server, browser)
     assert "blur" in image.evaluate("e => getComputedStyle(e).filter")
     assert rev1.locator("#clip").evaluate("v => v.muted") is True
     image.click()
+    image.click()
     rev1.wait_for_function("() => getComputedStyle(document.querySelector('.shielded img')).filter === 'none'",
                            timeout=3000)
-    rev1.check("input[name=cl_eyes][value=similar]")
-    rev1.fill("#observation", "scar above the left eyebrow matches")
-    rev1.locator("h1").click()
-    rev1.keyboard.press("c")
+    same_person_in_browser(rev1, "scar above the left eyebrow matches")
     rev1.wait_for_url(f"**/sightings/{photo}?done={video}")
     assert str(video) in rev1.locator("#flash").inner_text()
     # 2. second reviewer decides blind
-    rev2 = _login(browser, server, "rev2", requests)
+    rev2 = browser_login(browser, server, "rev2", requests)
     rev2.goto(f"{server}/sightings/{video}")
     assert rev2.locator("#decisions-hidden").is_visible()
     assert "scar above the left eyebrow" not in rev2.content()
-    rev2.locator("h1").click()
-    rev2.keyboard.press("c")
+    same_person_in_browser(rev2, "same ears and nose")
     rev2.wait_for_url(f"**/sightings/{photo}?done={video}")
     rev2.goto(f"{server}/sightings/{video}")
     assert rev2.locator("#decisions .decision").count() == 2
     assert "scar above the left eyebrow" in rev2.locator("#decisions").inner_text()
     assert seeded.ws.conn.execute("SELECT status FROM sighting WHERE id = ?", (video,)).fetchone()[0] == "confirmed"
     # 3. the case officer opens the case, attaches the sighting and exports for the ICRC
-    officer = _login(browser, server, "officer", requests)
+    officer = browser_login(browser, server, "officer", requests)
     assert officer.url.endswith("/cases")
     officer.select_option("#open-case select", str(seeded.person))
     officer.click("#open-case button")

@@ -15,10 +15,14 @@ from svidok.cases.decisions import record_decision
 from svidok.cases.users import check_password, get_user
 
 
+CHECKLIST = {"face_shape": "similar", "hairline": "similar", "eyebrows": "similar", "eyes": "similar",
+             "nose": "not-visible", "ears": "similar", "mouth": "similar", "marks": "not-visible"}
+
+
 def _confirm(seeded, sid):
     for name in ("rev1", "rev2"):
         record_decision(seeded.ws, sid, get_user(seeded.ws, seeded.users[name]), "confirm",
-                        {"eyes": "similar"}, f"{name}: ear shape matches")
+                        CHECKLIST, f"{name}: ear shape matches", revealed=True)
 
 
 def _payload(bag: Path) -> set[str]:
@@ -84,7 +88,9 @@ def test_cli_export_for_icrc_is_consent_filtered_and_valid(seeded, run_json, tmp
     assert original["captured_from"][0]["source_url"] == "https://t.me/rybar/123"
     assert original["captured_from"][0]["collector"] == "collectors.telethon_channel"
     custody = json.loads((bag / "data/custody.json").read_text())
-    assert custody["audit_verify"]["ok"] and custody["audit_verify"]["tip"] == tip_before   # tip when bagged
+    tip = custody["tip_entry"]                         # the export's own begin entry, right after tip_before
+    assert custody["audit_verify"]["ok"] and tip["prev_hash"] == tip_before and tip["action"] == "case.export.begin"
+    assert custody["audit_verify"]["tip"] == tip["hash"]
     assert {"decision.record", "case.open", "case.attach"} <= {e["action"] for e in custody["entries"]}
     doc = json.loads((bag / "data/case.json").read_text())
     assert [d["observation"] for d in doc["sightings"][0]["decisions"]] == ["rev1: ear shape matches",

@@ -12,7 +12,7 @@ import httpx
 
 from svidok.foundation.workspace import DB_NAME
 from tests.conftest import serving
-from tests.review_ui.conftest import CSRF, PASSWORD
+from tests.review_ui.conftest import CSRF, PASSWORD, evidence
 
 HOLD_S = 2.5
 PROMPT_S = 1.0          # far below HOLD_S: answered while the writer still holds the lock
@@ -48,7 +48,7 @@ def test_requests_wait_for_a_writer_elsewhere_while_the_ui_stays_responsive(seed
         threads = [
             _timed(results, "view", lambda: rev1.get(f"/sightings/{video}")),          # audits the view
             _timed(results, "decide", lambda: rev2.post(f"/api/sightings/{photo}/decision",
-                                                        json={"verdict": "confirm"},
+                                                        json={"verdict": "confirm", **evidence()},
                                                         headers={"X-CSRF-Token": rev2.csrf})),
             _timed(results, "queue", lambda: rev2.get("/api/queue")),                  # reads only
         ]

@@ -1,4 +1,5 @@
-"""Blind, independent review: counting, conflicts, resolution, the queue, and the audit trail."""
+"""Blind, independent review: counting, conflicts, resolution, the queue, and the audit trail.
+(What a decision needs, amending and escalation: test_deliberate.py.)"""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from svidok.cases.decisions import DecisionError, decisions_for, record_decision, resolve_conflict
 from svidok.cases.sightings import QueueFilter, pending_queue
 from svidok.cases.users import get_user
+from tests.review_ui.conftest import CHECKLIST, evidence
 
 
 def _user(seeded, name):
@@ -21,39 +23,42 @@ def _status(seeded, sid):
 
 def test_two_independent_confirmations_confirm(seeded):
     sid = seeded.sightings["video"]
-    first = record_decision(seeded.ws, sid, _user(seeded, "rev1"), "confirm", {"eyes": "similar"}, "same scar")
+    first = record_decision(seeded.ws, sid, _user(seeded, "rev1"), "confirm", **evidence("same scar"))
     assert first.status == "pending" and _status(seeded, sid) == "pending"
     with pytest.raises(DecisionError, match="already decided"):
-        record_decision(seeded.ws, sid, _user(seeded, "rev1"), "confirm")
-    second = record_decision(seeded.ws, sid, _user(seeded, "rev2"), "confirm", {"nose": "similar"})
+        record_decision(seeded.ws, sid, _user(seeded, "rev1"), "confirm", **evidence())
+    second = record_decision(seeded.ws, sid, _user(seeded, "rev2"), "confirm", **evidence())
     assert second.status == "confirmed" and _status(seeded, sid) == "confirmed"
     with pytest.raises(DecisionError, match="takes no more decisions"):
-        record_decision(seeded.ws, sid, _user(seeded, "rev3"), "reject")
-    assert [d.checklist for d in decisions_for(seeded.ws, sid)] == [{"eyes": "similar"}, {"nose": "similar"}]
+        record_decision(seeded.ws, sid, _user(seeded, "rev3"), "reject", observation="ears differ")
+    assert [d.checklist for d in decisions_for(seeded.ws, sid)] == [CHECKLIST, CHECKLIST]
+    assert [d.revealed for d in decisions_for(seeded.ws, sid)] == [True, True]
 
 
-def test_unsure_counts_as_the_reviewers_decision_but_not_towards_a_status(seeded):
+def test_unsure_counts_as_the_reviewers_decision_and_leaves_nothing_pending(seeded):
     sid = seeded.sightings["photo"]
-    record_decision(seeded.ws, sid, _user(seeded, "rev1"), "unsure")
-    assert record_decision(seeded.ws, sid, _user(seeded, "rev2"), "confirm").status == "pending"
-    assert record_decision(seeded.ws, sid, _user(seeded, "rev3"), "confirm").status == "confirmed"
+    assert record_decision(seeded.ws, sid, _user(seeded, "rev1"), "unsure").status == "pending"
+    outcome = record_decision(seeded.ws, sid, _user(seeded, "rev2"), "confirm", **evidence())
+    assert (outcome.status, outcome.reason) == ("conflict", "no-result") and _status(seeded, sid) == "conflict"
+    with pytest.raises(DecisionError, match="takes no more decisions"):
+        record_decision(seeded.ws, sid, _user(seeded, "rev3"), "confirm", **evidence())
 
 
 def test_rejections_follow_their_own_count(seeded):
     ws = seeded.ws
     ws.settings = dataclasses.replace(ws.settings, review=dataclasses.replace(ws.settings.review, rejections_needed=3))
     sid = seeded.sightings["photo"]
-    assert record_decision(ws, sid, _user(seeded, "rev1"), "reject").status == "pending"
-    assert record_decision(ws, sid, _user(seeded, "rev2"), "reject").status == "pending"
-    assert record_decision(ws, sid, _user(seeded, "rev3"), "reject").status == "rejected"
+    for name, status in (("rev1", "pending"), ("rev2", "pending"), ("rev3", "rejected")):
+        assert record_decision(ws, sid, _user(seeded, name), "reject", observation="ears differ").status == status
 
 
 def test_disagreement_is_a_conflict_an_admin_resolves(seeded):
     sid = seeded.sightings["video"]
-    record_decision(seeded.ws, sid, _user(seeded, "rev1"), "confirm")
-    assert record_decision(seeded.ws, sid, _user(seeded, "rev2"), "reject").status == "conflict"
+    record_decision(seeded.ws, sid, _user(seeded, "rev1"), "confirm", **evidence())
+    disagreed = record_decision(seeded.ws, sid, _user(seeded, "rev2"), "reject", observation="ears differ")
+    assert (disagreed.status, disagreed.reason) == ("conflict", "disagreement")
     with pytest.raises(DecisionError):
-        record_decision(seeded.ws, sid, _user(seeded, "rev3"), "confirm")
+        record_decision(seeded.ws, sid, _user(seeded, "rev3"), "confirm", **evidence())
     with pytest.raises(DecisionError, match="only an admin"):
         resolve_conflict(seeded.ws, sid, _user(seeded, "rev3"), "confirm", "looked again")
     with pytest.raises(DecisionError, match="needs a reason"):
@@ -68,7 +73,7 @@ def test_roles_without_the_right_cannot_decide_and_bad_input_is_refused(seeded):
     sid = seeded.sightings["video"]
     for name in ("analyst", "officer"):
         with pytest.raises(DecisionError, match="may not decide"):
-            record_decision(seeded.ws, sid, _user(seeded, name), "confirm")
+            record_decision(seeded.ws, sid, _user(seeded, name), "confirm", **evidence())
     with pytest.raises(DecisionError, match="verdict"):
         record_decision(seeded.ws, sid, _user(seeded, "rev1"), "identified")
     with pytest.raises(DecisionError, match="unknown checklist feature"):
@@ -83,7 +88,7 @@ def test_queue_is_by_score_without_own_decisions_and_filters(seeded):
     ids = [r.id for r in pending_queue(ws, rev1, QueueFilter()).rows]
     s = seeded.sightings
     assert ids == [s["video"], s["photo"], s["other"], s["low"]]
-    record_decision(ws, s["video"], rev1, "confirm")
+    record_decision(ws, s["video"], rev1, "confirm", **evidence())
     assert s["video"] not in [r.id for r in pending_queue(ws, rev1, QueueFilter()).rows]
     assert s["video"] in [r.id for r in pending_queue(ws, _user(seeded, "rev2"), QueueFilter()).rows]
     assert [r.id for r in pending_queue(ws, rev1, QueueFilter(person_id=seeded.other_person)).rows] == [s["other"]]
@@ -107,14 +112,14 @@ def test_second_reviewer_is_blind_until_deciding_through_the_ui(seeded, client_f
     sid = seeded.sightings["video"]
     rev1, rev2 = client_for("rev1"), client_for("rev2")
     response = rev1.post(f"/sightings/{sid}/decision", data={
-        "csrf": rev1.csrf, "verdict": "confirm", "cl_eyes": "similar", "cl_marks": "similar",
-        "observation": "scar above the left eyebrow matches"}, follow_redirects=False)
+        "csrf": rev1.csrf, "verdict": "confirm", **{f"cl_{k}": v for k, v in CHECKLIST.items()},
+        "observation": "scar above the left eyebrow matches", "revealed": "1"}, follow_redirects=False)
     assert response.status_code == 303
     page = rev2.get(f"/sightings/{sid}").text
     assert "scar above the left eyebrow" not in page and "rev1" not in page and 'id="decisions-hidden"' in page
     data = rev2.get(f"/api/sightings/{sid}").json()
     assert data["decisions"] is None and data["can_decide"] is True and data["status"] == "pending"
-    decided = rev2.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm", "checklist": {"nose": "similar"}},
+    decided = rev2.post(f"/api/sightings/{sid}/decision", json={"verdict": "confirm", **evidence("same nose")},
                         headers={"X-CSRF-Token": rev2.csrf})
     assert decided.json() == {"decision_id": 2, "sighting": sid, "status": "confirmed"}
     after = rev2.get(f"/sightings/{sid}").text
@@ -125,9 +130,10 @@ def test_second_reviewer_is_blind_until_deciding_through_the_ui(seeded, client_f
 
 def test_admin_resolves_a_conflict_in_the_ui(seeded, client_for):
     sid = seeded.sightings["photo"]
-    for name, verdict in (("rev1", "confirm"), ("rev2", "reject")):
+    for name, given in (("rev1", {"verdict": "confirm", **evidence()}),
+                        ("rev2", {"verdict": "reject", "observation": "ears differ"})):
         c = client_for(name)
-        assert c.post(f"/api/sightings/{sid}/decision", json={"verdict": verdict},
+        assert c.post(f"/api/sightings/{sid}/decision", json=given,
                       headers={"X-CSRF-Token": c.csrf}).json()["status"] in ("pending", "conflict")
     admin = client_for("admin")
     listing = admin.get("/admin/conflicts").text
