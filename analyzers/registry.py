@@ -12,6 +12,9 @@ def default_analyzers() -> list[Analyzer]:
     from svidok.analyzers.face_analyzer import FaceAnalyzer
 
     analyzers.append(FaceAnalyzer())
+    from svidok.analyzers.near_duplicates import PerceptualAnalyzer
+
+    analyzers.append(PerceptualAnalyzer())
     from svidok.analyzers.speech_analyzer import SpeechAnalyzer
 
     analyzers.append(SpeechAnalyzer())

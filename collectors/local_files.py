@@ -1,8 +1,11 @@
 """Analysts' saved photos, videos and audio files (folders are walked recursively).
 
-Each file becomes one item (`source_kind` "files", `source_id` the SHA-256 of its bytes), so
-the same bytes ingested again, from any path, store nothing twice. Only photos, videos and
-audio are accepted (by content, not by name): anything else is rejected with its reason.
+Each file becomes one item, a capture of its bytes (`source_kind` "files"): `source_id` is the
+SHA-256 of the bytes, followed by `@<source URL>` when one is given. The same bytes ingested
+again from the same source, from any path, store nothing twice; the same bytes found at another
+URL are another capture (its own item with its own URL, time and note) of the one media row,
+never an edit of the first. Only photos, videos and audio are accepted (by content, not by
+name): anything else is rejected with its reason.
 """
 
 from __future__ import annotations
@@ -19,6 +22,11 @@ from svidok.foundation.mime import sniff
 from svidok.foundation.store import sha256_file
 
 ACCEPTED = ("image", "video", "audio")
+
+
+def capture_id(sha256: str, source_url: str | None) -> str:
+    """The item identity of one capture: the bytes, and where they were found when that is known."""
+    return f"{sha256}@{source_url}" if source_url else sha256
 
 
 class LocalFiles(Collector):
@@ -64,7 +72,7 @@ class LocalFiles(Collector):
             stat = path.stat()
             yield ItemRecord(
                 source_kind="files",
-                source_id=sha,
+                source_id=capture_id(sha, self.source_url),
                 text=self.note or "",
                 url=self.source_url,
                 kind="file",

@@ -1,6 +1,8 @@
 """The sighting queue: candidates from all matchers, merged and upserted for review.
 
 `run_match` is the match stage of the flow:
+0. near-duplicate media are grouped into footage, and archived photos that are a family's
+   reference photo are marked as its reposts, never that person's sightings (`matching.footage`);
 1. the persons to search: those with an active identification consent (optionally a subset,
    e.g. the person just enrolled — the retroactive search over the whole archive);
 2. every matcher proposes candidates (faces × references, names × transcripts/posts);
@@ -11,20 +13,22 @@
    found by what it is about (person x media x where in the media, never a track or face row
    that re-analysis replaces); new ones become `pending` sightings, pending ones are refreshed
    (score, reasons, evidence pointers), withdrawn ones (their old reference was revoked) are
-   reopened, and sightings a reviewer decided are never touched; the run is audited.
+   reopened, and sightings a reviewer decided are never touched; a candidate on another post of
+   footage that already has a sighting of the person is attached to that sighting (one
+   sighting per person x footage); the run is audited.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from svidok.matching.base import Candidate, Matcher
 from svidok.matching.persons import list_persons, searchable_person_ids, sweep_orphan_references
 from svidok.matching.places import add_site_reasons
-from svidok.matching.upsert import upsert
+from svidok.matching.upsert import upsert_candidates
 
 if TYPE_CHECKING:
     from svidok.foundation.workspace import Workspace
@@ -38,6 +42,8 @@ class MatchReport:
     updated: int = 0
     candidates: int = 0
     persons: int = 0
+    attached: int = 0             # media attached to the sighting of their footage
+    reposts: int = 0              # reference photos newly found reposted in the archive
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class Sighting:
     model_versions: dict[str, str]
     evidence_note: str | None
     created_at: str
+    other_media: list[str] = field(default_factory=list)    # the same footage posted elsewhere
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -69,7 +76,11 @@ def default_matchers(ws: "Workspace") -> list[Matcher]:
 def run_match(ws: "Workspace", person_ids: Sequence[int] | None = None, actor: str = "cli",
               matchers: Sequence[Matcher] | None = None) -> MatchReport:
     """Search the archive for consented persons and queue new candidates (see module doc)."""
+    from svidok.matching.footage import update_footage
+    from svidok.matching.reposts import reposted_photos
+
     sweep_orphan_references(ws)
+    footage = update_footage(ws, actor)                                              # 0
     allowed = set(searchable_person_ids(ws))                                         # 1
     wanted = allowed if person_ids is None else allowed & set(person_ids)
     persons = [p for p in list_persons(ws) if p.id in wanted]
@@ -78,10 +89,11 @@ def run_match(ws: "Workspace", person_ids: Sequence[int] | None = None, actor: s
     candidates: list[Candidate] = []
     for matcher in matchers or default_matchers(ws):                                 # 2
         candidates.extend(matcher.propose(ws, persons))
-    merged = merge_candidates(candidates)                                            # 3
+    family_photos = reposted_photos(ws)
+    merged = merge_candidates([c for c in candidates if (c.media_sha256, c.person_id) not in family_photos])  # 3
     add_site_reasons(ws, merged)
-    new, updated = upsert(ws, merged, actor, persons)                                # 4
-    return MatchReport(new, updated, len(merged), len(persons))
+    done = upsert_candidates(ws, merged, actor, persons)                             # 4
+    return MatchReport(done.new, done.updated, len(merged), len(persons), done.attached, footage.reposts)
 
 
 def combine(face_score: float, name_score: float) -> float:
@@ -129,6 +141,8 @@ def list_sightings(ws: "Workspace", status: Sequence[str] = (), person_id: int |
         args.append(person_id)
     rows = ws.conn.execute(
         "SELECT id, person_id, media_sha256, item_id, track_id, score, status, reasons, reference_ids,"
-        f" model_versions, evidence_note, created_at FROM sighting WHERE {' AND '.join(where)}"
+        f" model_versions, evidence_note, created_at, (SELECT json_group_array(media_sha256) FROM sighting_media"
+        f" WHERE sighting_id = sighting.id) FROM sighting WHERE {' AND '.join(where)}"
         " ORDER BY score DESC, id LIMIT ?", [*args, limit])
-    return [Sighting(*r[:7], json.loads(r[7]), json.loads(r[8]), json.loads(r[9]), r[10], r[11]) for r in rows]
+    return [Sighting(*r[:7], json.loads(r[7]), json.loads(r[8]), json.loads(r[9]), r[10], r[11], json.loads(r[12]))
+            for r in rows]

@@ -90,6 +90,35 @@ class SaveResult:
 StoredMedia = tuple[MediaRecord, StoredFile | None, str | None]   # a medium, its stored file or why not
 
 
+@dataclass(frozen=True)
+class Capture:
+    """One capture of a media file: the item (post, page, saved file) it was archived from, with
+    that item's own URL, times and note. The same bytes from several sources are one media row
+    with several captures."""
+
+    item_id: int
+    media_sha256: str
+    source_kind: str
+    source_id: str
+    channel: str | None
+    url: str | None
+    posted_at: str | None
+    collected_at: str
+    note: str                            # the item's text: a post's caption, a saved file's note
+    source_ref: str | None               # the path or URL the bytes came from
+    deleted_at: str | None               # noticed deleted at the source
+
+
+def captures(workspace: Workspace, media_sha256: str) -> list[Capture]:
+    """Every capture of one media file, the first collected first."""
+    rows = workspace.conn.execute(
+        "SELECT i.id, im.media_sha256, i.source_kind, i.source_id, i.channel, i.url, i.posted_at, i.collected_at,"
+        " i.text, im.source_ref, i.deleted_at FROM item_media im JOIN item i ON i.id = im.item_id"
+        " WHERE im.media_sha256 = ? ORDER BY i.collected_at, i.id, im.position", (media_sha256,)).fetchall()
+    seen: set[int] = set()
+    return [Capture(*r) for r in rows if not (r[0] in seen or seen.add(r[0]))]
+
+
 def content_hash(text: str, raw: dict[str, Any]) -> str:
     body = json.dumps([text, raw], ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()

@@ -368,6 +368,66 @@ ALTER TABLE decision ADD COLUMN amended_at TEXT;                      -- previou
 ALTER TABLE sighting ADD COLUMN conflict_reason TEXT;                 -- disagreement, no-result
 CREATE INDEX decision_reviewer ON decision(reviewer_id, sighting_id);
 """),
+    # one footage, many posts (analyzers/near_duplicates.py, matching/footage.py, matching/upsert.py):
+    # perceptual hashes, near-duplicate groups, a sighting's other media, reposted family photos
+    _script("""
+CREATE TABLE media_phash (
+    media_sha256 TEXT PRIMARY KEY REFERENCES media(sha256),
+    kind TEXT NOT NULL,                   -- image, video
+    hashes BLOB NOT NULL,                 -- uint64 little-endian (analyzers/perceptual.py Fingerprint)
+    times BLOB,                           -- float32 seconds of each video window
+    frames INTEGER NOT NULL,
+    analyzer TEXT NOT NULL,
+    analyzer_version TEXT NOT NULL
+);
+CREATE TABLE footage_member (
+    media_sha256 TEXT PRIMARY KEY REFERENCES media(sha256),
+    footage_id INTEGER NOT NULL,          -- near-duplicate media share it
+    linked_at TEXT NOT NULL
+);
+CREATE INDEX footage_member_group ON footage_member(footage_id);
+CREATE TABLE footage_link (
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),   -- linked when it was grouped
+    other_sha256 TEXT NOT NULL REFERENCES media(sha256),   -- a near-duplicate grouped before it
+    method TEXT NOT NULL,                 -- image, video
+    distance REAL NOT NULL,               -- Hamming bits of 64 (video: median of the matched windows)
+    offset_s REAL,                        -- video: time in other = time in media + offset_s
+    start_s REAL,                         -- video: the matched stretch, in media's time
+    end_s REAL,
+    frames INTEGER,                       -- video: windows matched
+    linker TEXT NOT NULL,
+    linked_at TEXT NOT NULL,
+    rejected_at TEXT,                     -- a reviewer said: not the same footage (the link is not followed)
+    rejected_by TEXT,
+    PRIMARY KEY (media_sha256, other_sha256)
+);
+CREATE INDEX footage_link_other ON footage_link(other_sha256);
+CREATE TABLE sighting_media (
+    sighting_id INTEGER NOT NULL REFERENCES sighting(id),
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),   -- the same footage, posted elsewhere
+    via_sha256 TEXT NOT NULL,             -- the media it was linked through
+    track_id INTEGER,                     -- no foreign key: re-analysis replaces tracks
+    span_start_s REAL,
+    span_end_s REAL,
+    score REAL NOT NULL,
+    reasons TEXT NOT NULL DEFAULT '[]',
+    reference_ids TEXT NOT NULL DEFAULT '[]',
+    attached_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (sighting_id, media_sha256)
+);
+CREATE INDEX sighting_media_media ON sighting_media(media_sha256);
+ALTER TABLE reference ADD COLUMN phash BLOB;   -- the photo's fingerprint and its mirror's (empty: flat photo)
+CREATE TABLE reference_repost (
+    reference_id INTEGER NOT NULL REFERENCES reference(id) ON DELETE CASCADE,
+    media_sha256 TEXT NOT NULL REFERENCES media(sha256),   -- an archived photo that is that reference photo
+    distance INTEGER NOT NULL,
+    mirrored INTEGER NOT NULL DEFAULT 0,
+    found_at TEXT NOT NULL,
+    PRIMARY KEY (reference_id, media_sha256)
+);
+CREATE INDEX reference_repost_media ON reference_repost(media_sha256);
+"""),
 ]
 
 

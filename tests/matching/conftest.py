@@ -25,8 +25,9 @@ def astronaut() -> np.ndarray:
 
 @pytest.fixture
 def photos(tmp_path: Path, astronaut: np.ndarray) -> dict[str, Path]:
-    """The astronaut as reference, a mirrored recompressed copy as archive footage, and
-    photos that must be rejected as references."""
+    """The astronaut as reference, another view of her as archive footage (mirrored, cropped
+    closer, tilted, brighter: a mirrored recompressed copy of the reference would be the family's
+    photo reposted, which is never a sighting), and photos that must be rejected as references."""
     import cv2
 
     folder = tmp_path / "photos"
@@ -37,12 +38,21 @@ def photos(tmp_path: Path, astronaut: np.ndarray) -> dict[str, Path]:
     blank = np.full((300, 300, 3), 200, dtype=np.uint8)
     return {
         "reference": save_jpeg(astronaut, folder / "reference.jpg"),
-        "archive": save_jpeg(np.ascontiguousarray(np.fliplr(astronaut)), folder / "archive.jpg", quality=70),
+        "archive": save_jpeg(other_view(astronaut), folder / "archive.jpg", quality=70),
         "two": save_jpeg(two, folder / "two.jpg"),
         "tiny": save_jpeg(tiny, folder / "tiny.jpg"),
         "blurred": save_jpeg(blurred, folder / "blurred.jpg"),
         "blank": save_jpeg(blank, folder / "blank.jpg"),
     }
+
+
+def other_view(astronaut: np.ndarray) -> np.ndarray:
+    """The same face in another picture: mirrored, cropped closer, tilted 4 degrees, 8 % brighter."""
+    from PIL import Image
+
+    view = Image.fromarray(np.ascontiguousarray(np.fliplr(astronaut))).crop((150, 10, 420, 300))
+    view = view.rotate(4, resample=Image.BICUBIC).resize((380, 408), Image.BICUBIC)
+    return np.clip(np.asarray(view, dtype=np.float32) * 1.08, 0, 255).astype(np.uint8)
 
 
 @pytest.fixture
