@@ -24,7 +24,7 @@ def match(cc: CommandContext, person_ids: tuple[int, ...]) -> None:
     with cc.workspace() as ws:
         report = run_match(ws, list(person_ids) or None)
     cc.emit({"new_sightings": report.new_sightings, "updated": report.updated, "candidates": report.candidates,
-             "persons": report.persons},
+             "persons": report.persons, "attached": report.attached, "reposts": report.reposts},
             lambda d: stderr.print(f"{d['new_sightings']} new candidate sighting(s) for {d['persons']} person(s)"))
 
 
