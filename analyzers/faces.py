@@ -8,9 +8,11 @@
    faces of about 40 working pixels and up;
 2. when HOG finds nothing, up to `face_upsample_budget` extra doublings are tried, then (if
    `face_cnn_fallback`) dlib's CNN detector;
-3. each face gets landmarks (5- or 68-point, `face_landmarks`) and a 128-d embedding from
-   dlib's ResNet (on the original pixels when the picture was shrunk), averaged over
-   `face_jitter` re-samplings (and the mirror image, `face_mirror`). In video, a face that
+3. each face gets landmarks (5- or 68-point, `face_landmarks`) and an embedding from the
+   face model `FaceOptions.model` (on the original pixels when the picture was shrunk): dlib's
+   ResNet (128-d, on its 150 px chip, averaged over `face_jitter` re-samplings), or a plug-in
+   embedder (`analyzers.models`: 68 landmarks → five points → ArcFace 112 px chip,
+   L2-normalised); with `face_mirror` the mean with the mirror image's. In video, a face that
    continues a `Chain` of the shot (same place as a face of the previous sampled frame) is
    embedded only when the chain is due (`face_embed_every`) or the face is clearly better than
    the chain's best embedded one: the embedding costs more than everything else here;
@@ -28,17 +30,19 @@ from __future__ import annotations
 
 import importlib.metadata
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
+from svidok.analyzers.alignment import align_arcface, five_points
 from svidok.analyzers.base import InferenceModel
 from svidok.analyzers.frames import load_image
+from svidok.analyzers.models import BUILT_IN, embedder
 from svidok.foundation.settings import AnalyzeSettings
 
 __all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "Chain", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
-           "Focus", "detect_faces", "follow", "iou", "load_image", "slow_build_note"]
+           "Focus", "detect_faces", "faces_by_model", "follow", "iou", "load_image", "slow_build_note"]
 
 FACE_MODEL = "dlib_face_recognition_resnet_model_v1"
 try:
@@ -69,12 +73,14 @@ class FaceQuality:
 
 @dataclass(frozen=True)
 class DetectedFace:
-    """One face: box (top, right, bottom, left) in original image pixels, float32[128] embedding
-    (None for a face that continues a chain not yet due for one, see `Chain`)."""
+    """One face: box (top, right, bottom, left) in original image pixels, float32 embedding of
+    `model` (128-d for dlib; None for a face that continues a chain not yet due for one, see `Chain`)."""
 
     box: tuple[int, int, int, int]
     embedding: np.ndarray | None
     quality: FaceQuality
+    model: str = FACE_MODEL                # name of the face model that made the embedding
+    model_version: str = FACE_MODEL_VERSION
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,7 @@ class FaceOptions:
     full_scan_every: int = 1
     mirror: bool = False
     embed_every: int = 1
+    model: str = BUILT_IN                  # "dlib" or a plug-in embedder (analyzers.models.EMBEDDERS)
 
     @classmethod
     def from_settings(cls, settings: AnalyzeSettings) -> "FaceOptions":
@@ -242,6 +249,17 @@ def detect_faces(image: np.ndarray, options: FaceOptions | None = None, focus: F
     return FaceModels.shared().predict(image, options, focus, chains)
 
 
+def faces_by_model(image: np.ndarray, options: FaceOptions, models: tuple[str, ...]) -> dict[str, list[DetectedFace]]:
+    """The faces of one picture found once and embedded by each of `models` (same boxes and
+    order for every model): for comparing models, or re-embedding references under another."""
+    model = FaceModels.shared().loaded
+    image = _as_rgb(image)
+    work, scale = _working_image(image, options)
+    rects = _find_boxes(model, work, options)
+    return {name: sorted(_describe_all(model, image, work, scale, rects, replace(options, model=name)),
+                         key=lambda f: -f.quality.score) for name in models}
+
+
 def _as_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         image = np.stack([image] * 3, axis=-1)
@@ -348,9 +366,30 @@ def _describe_all(model: _Dlib, image: np.ndarray, work: np.ndarray, scale: floa
         qualities.append(face_quality(side, _sharpness(chip), _frontalness(shape5)))
     followed = follow(boxes, chains) if chains else [None] * len(boxes)
     due = [chain is None or chain.due(quality, options.embed_every) for chain, quality in zip(followed, qualities)]
-    vectors = iter(_embed_chips(model, [chip for chip, wanted in zip(chips, due) if wanted], options))
-    return [DetectedFace(box, next(vectors) if wanted else None, quality)
+    if options.model == BUILT_IN:
+        vectors = iter(_embed_chips(model, [chip for chip, wanted in zip(chips, due) if wanted], options))
+        name, version = FACE_MODEL, FACE_MODEL_VERSION
+    else:
+        wanted_rects = [rect for rect, wanted in zip(rects, due) if wanted]
+        vectors = iter(_embed_plugin(model, source, work, 1 / scale if scale < 1 else 1.0, wanted_rects, options))
+        name, version = embedder(options.model).name, embedder(options.model).version
+    return [DetectedFace(box, next(vectors) if wanted else None, quality, name, version)
             for box, quality, wanted in zip(boxes, qualities, due)]
+
+
+def _embed_plugin(model: _Dlib, source: np.ndarray, work: np.ndarray, factor: float, rects: list,
+                  options: FaceOptions) -> list[np.ndarray]:
+    """Plug-in embeddings: 68 landmarks on the working picture, five points (times `factor`, into
+    `source` pixels), the ArcFace chip from `source`; with `mirror`, averaged with the mirror chip's."""
+    if not rects:
+        return []
+    chosen = embedder(options.model)
+    chips = [align_arcface(source, five_points(model.shape68(work, rect)) * factor, chosen.chip_size) for rect in rects]
+    batch = chips + [np.ascontiguousarray(chip[:, ::-1]) for chip in chips] if options.mirror else chips
+    vectors = chosen.predict(batch)
+    if options.mirror:
+        vectors = chosen.average(vectors[:len(chips)], vectors[len(chips):])
+    return list(vectors)
 
 
 def _embed_chips(model: _Dlib, chips: list[np.ndarray], options: FaceOptions) -> list[np.ndarray]:

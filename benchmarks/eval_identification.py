@@ -1,192 +1,298 @@
-"""1:N identification on LFW (../shared/data/faces/lfw-dev) through Svidok's real code paths.
+"""1:N identification at register scale, per face model, on lfw-dev (../shared/data/faces/lfw-dev).
 
-For a seeded sample of identities with >= 3 images: a person, a consent and ONE enrolled
-reference photo (the first that passes the reference checks; `--references N` enrolls up to N,
-as a family giving several photos would). Their other photos (probes)
-and a sample of single-image identities (distractors) are ingested as archive media,
-analyzed by the real `FaceAnalyzer`, then `run_match` queues sightings. Reported per face
-threshold (the sightings' stored normalised distance is re-thresholded, which is what a run
-at that threshold would queue):
+    .venv/bin/python benchmarks/eval_identification.py --model dlib|mobilefacenet|fr_feature|fusion \\
+        [--sizes 60,250,all] [--galleries 5] [--workers 2] [--no-video-grade]
 
-- rank-1 recall: probe photos whose highest-scoring sighting is the right person;
-- distractors raising a sighting: share of distractor photos with any sighting;
-- queue precision: share of all sightings that name the right person;
-- ranked search recall@20: share of probe photos found among the 20 archived faces closest
-  to their person's reference (`sightings similar`).
+Without `--model` it runs the end-to-end pipeline benchmark as before
+(`benchmarks/identification_pipeline.py`: enroll, ingest, analyze, match in a workspace).
 
-The same is run on a video-grade copy of the archive (each photo 100x100 px, JPEG quality 35;
-references stay as the families give them).
-
-    .venv/bin/python benchmarks/eval_identification.py --limit 60 --distractors 300 [--references N] [--face-jitter N]
+With `--model`: every photo is embedded once by `analyzers.faces.detect_faces` with the
+settings' defaults and that face model (`analyze.face_*`: HOG on a picture enlarged to 200 px,
+one extra upsampling when nothing is found, faces under 40 px dropped, mirror-averaged
+embeddings), cached in `--cache`. Then, as in shared/FACE-MODELS.md:
+1. enrolled: identities with >= 2 photos whose first photo (the reference) has exactly one face
+   of >= 45 px (60 px as HOG sees it, on the picture enlarged to 200 px); its best face is the
+   reference; probes: their other photos; distractors: the photo of every single-photo identity;
+2. a photo's score for a person: the best similarity of any of its faces to the person's
+   reference (cosine; dlib: minus the Euclidean distance); a photo without faces scores nothing;
+3. for a gallery of N enrolled persons (nested random galleries, `--galleries` draws): the
+   threshold at which <= 5 % (and <= 1 %) of distractor photos raise a candidate for anyone;
+   rank-1 recall = probes whose best person is right and at or above that threshold.
+Video-grade: probes and distractors resized to 100x100 (bilinear), JPEG quality 35; references
+stay clean. `fusion` needs the mobilefacenet and fr_feature caches: the mean of their cosines,
+each z-normalised with the impostor statistics pinned in `analyzers/fusion_embedder.py`
+(`--zstats` prints them as measured on distractor x distractor pairs).
 """
 
 from __future__ import annotations
 
 import argparse
-import random
+import io
 import sys
-import tempfile
 import time
-from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from svidok.foundation.store import sha256_file  # noqa: E402
-
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "lfw-dev" / "images"
-THRESHOLDS = (0.45, 0.50, 0.52, 0.55, 0.60)
+REFERENCE_MIN_FACE = 45      # original px: 60 px on the 200 px working picture of a 150 px lfw-dev photo
+RATES = (0.05, 0.01)
+FUSED = ("mobilefacenet", "fr_feature")
 
 
 @dataclass
-class Sample:
-    enrolled: dict[str, list[Path]]            # identity -> photos (first usable one is the reference)
+class Faces:
+    """Per photo: sizes (px) and embeddings of its faces."""
+
+    sizes: list[np.ndarray]
+    vectors: list[np.ndarray]
+
+
+@dataclass
+class Design:
+    references: list[Path | None]           # one per enrolled identity, in identity order (None: not used)
+    probes: list[tuple[Path, int]]          # photo, identity index
     distractors: list[Path]
 
 
-@dataclass
-class Outcome:
-    truth: dict[str, str | None] = field(default_factory=dict)     # media sha -> identity (None = distractor)
-    sightings: list[tuple[str, str, float, float]] = field(default_factory=list)  # media, identity, score, dist
-    ranked: dict[str, list[str]] = field(default_factory=dict)     # identity -> media of its top-20 faces
-    enrolled: int = 0
-    seconds: float = 0.0
-
-
-def sample(limit: int, distractors: int, seed: int) -> Sample:
+def design(reference_faces: dict[Path, np.ndarray]) -> Design:
     folders = sorted(p for p in LFW.iterdir() if p.is_dir())
-    many = [f for f in folders if len(list(f.glob("*.jpg"))) >= 3]
-    single = [f for f in folders if len(list(f.glob("*.jpg"))) == 1]
-    rng = random.Random(seed)
-    chosen = rng.sample(many, min(limit, len(many)))
-    lone = rng.sample(single, min(distractors, len(single)))
-    return Sample({f.name: sorted(f.glob("*.jpg")) for f in chosen}, [next(f.glob("*.jpg")) for f in lone])
+    references, probes, distractors = [], [], []
+    for folder in folders:
+        photos = sorted(folder.glob("*.jpg"))
+        if len(photos) == 1:
+            distractors.append(photos[0])
+        elif (np.asarray(reference_faces.get(photos[0], [])) >= REFERENCE_MIN_FACE).sum() == 1:
+            probes.extend((photo, len(references)) for photo in photos[1:])
+            references.append(photos[0])
+    return Design(references, probes, distractors)
 
 
-def degrade(path: Path, folder: Path) -> Path:
-    """The video-grade copy: 100x100 px, JPEG quality 35."""
+def video_grade(path: Path) -> np.ndarray:
     from PIL import Image
 
-    out = folder / f"{path.stem}.jpg"
+    out = io.BytesIO()
     with Image.open(path) as img:
         img.convert("RGB").resize((100, 100), Image.BILINEAR).save(out, "JPEG", quality=35)
+    with Image.open(io.BytesIO(out.getvalue())) as img:
+        return np.asarray(img.convert("RGB"))
+
+
+def _embed_one(job: tuple[str, tuple[str, ...], bool]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    from svidok.analyzers.faces import FaceOptions, faces_by_model, load_image
+    from svidok.foundation.settings import AnalyzeSettings
+
+    path, models, degraded = job
+    image = video_grade(Path(path)) if degraded else load_image(Path(path))
+    options = FaceOptions.from_settings(AnalyzeSettings())
+    out = {}
+    for model, faces in faces_by_model(image, options, models).items():
+        sizes = np.array([f.quality.size_px for f in faces], np.float32)
+        out[model] = (sizes, np.stack([f.embedding for f in faces]).astype(np.float32) if faces
+                      else np.zeros((0, 1), np.float32))
     return out
 
 
-def run(data: Sample, workdir: Path, video_grade: bool, threshold: float, face_jitter: int | None = None,
-        references: int = 1) -> Outcome:
-    from svidok.analyzers.face_analyzer import FaceAnalyzer
-    from svidok.collectors.local_files import LocalFiles
-    from svidok.foundation.settings import Settings
-    from svidok.foundation.workspace import Workspace
-    from svidok.matching.face_matcher import ranked_search
-    from svidok.matching.persons import ConsentInput, PersonInput, add_consent, add_person
-    from svidok.matching.references import EnrollOptions, enroll
-    from svidok.matching.sightings import list_sightings, run_match
-    from svidok.pipeline import run_analysis, run_collector
+def embed(models: list[str], paths: list[Path], degraded: bool, cache: Path, workers: int) -> dict[str, Faces]:
+    """Faces of every photo per model (one detection for all models), from the cache files or
+    computed (and then cached, one file per model and grade)."""
+    names = [str(p.relative_to(LFW)) for p in paths]
+    files = {m: cache / f"{m}-{'video' if degraded else 'clean'}-{len(names)}.npz" for m in models}
+    out = {m: _load(f, names) for m, f in files.items()}
+    missing = tuple(m for m, faces in out.items() if faces is None)
+    if missing:
+        started = time.perf_counter()
+        jobs = [(str(p), missing, degraded) for p in paths]
+        if workers > 1:
+            import multiprocessing
 
-    start, out = time.perf_counter(), Outcome()
-    settings = Settings()
-    import dataclasses
-
-    settings = dataclasses.replace(settings, match=dataclasses.replace(settings.match, face_threshold=threshold))
-    if face_jitter is not None:
-        settings = dataclasses.replace(settings, analyze=dataclasses.replace(settings.analyze, face_jitter=face_jitter))
-    ws = Workspace.create(workdir / ("video" if video_grade else "photo"), settings)
-    copies = workdir / "copies"
-    copies.mkdir(exist_ok=True)
-    person_of: dict[int, str] = {}
-    reference_of: dict[str, int] = {}
-    archive: list[Path] = []
-    for identity, photos in data.enrolled.items():
-        pid = add_person(ws, PersonInput(identity.replace("_", " ")))
-        add_consent(ws, ConsentInput(pid, "benchmark", "self", "2024-01-01"))
-        person_of[pid] = identity
-        taken: list[Path] = []
-        for photo in photos:
-            if len(taken) == references:
-                break
-            result = enroll(ws, pid, [photo], EnrollOptions())[0]
-            if result.status == "accepted":
-                reference_of.setdefault(identity, result.reference_id)
-                taken.append(photo)
-        rest = [photo for photo in photos if photo not in taken]
-        if not taken or not rest:
-            continue
-        out.enrolled += 1
-        for probe in rest:
-            path = degrade(probe, copies) if video_grade else probe
-            out.truth[sha256_file(path)] = identity
-            archive.append(path)
-    for lone in data.distractors:
-        path = degrade(lone, copies) if video_grade else lone
-        out.truth[sha256_file(path)] = None
-        archive.append(path)
-    run_collector(ws, LocalFiles(archive))
-    run_analysis(ws, [FaceAnalyzer(settings.analyze)])
-    run_match(ws)
-    for s in list_sightings(ws, limit=10**6):
-        face = next((r for r in s.reasons if r["kind"] == "face"), None)
-        out.sightings.append((s.media_sha256, person_of[s.person_id], s.score, face["distance"] if face else 0.0))
-    for identity, ref in reference_of.items():
-        out.ranked[identity] = [r["media_sha256"] for r in ranked_search(ws, ref, 20)]
-    ws.close()
-    out.seconds = time.perf_counter() - start
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                results = pool.map(_embed_one, jobs, chunksize=8)
+        else:
+            results = [_embed_one(job) for job in jobs]
+        print(f"# {'+'.join(missing)} {'video' if degraded else 'clean'}: {len(paths)} photos embedded in "
+              f"{time.perf_counter() - started:.0f} s ({workers} workers)", file=sys.stderr)
+        cache.mkdir(parents=True, exist_ok=True)
+        for m in missing:
+            _save(files[m], names, [r[m] for r in results])
+            out[m] = _load(files[m], names)
     return out
 
 
-def metrics(out: Outcome, threshold: float) -> dict[str, float]:
-    per_media: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    kept = [(m, who, score) for m, who, score, dist in out.sightings if dist <= threshold]
-    for media, who, score in kept:
-        per_media[media].append((score, who))
-    probes = [m for m, who in out.truth.items() if who is not None]
-    distractors = [m for m, who in out.truth.items() if who is None]
-    hits = sum(1 for m in probes if per_media.get(m) and max(per_media[m])[1] == out.truth[m])
-    false_media = sum(1 for m in distractors if per_media.get(m))
-    right = sum(1 for m, who, _ in kept if out.truth.get(m) == who)
-    return {"recall": hits / max(1, len(probes)), "distractor_rate": false_media / max(1, len(distractors)),
-            "precision": right / max(1, len(kept)), "sightings": len(kept), "probes": len(probes),
-            "distractors": len(distractors)}
+def _save(file: Path, names: list[str], results: list[tuple[np.ndarray, np.ndarray]]) -> None:
+    counts = np.array([len(s) for s, _ in results])
+    dim = max((v.shape[1] for s, v in results if len(s)), default=1)
+    vectors = np.concatenate([v for s, v in results if len(s)] or [np.zeros((0, dim), np.float32)])
+    np.savez(file, names=np.array(names), counts=counts, sizes=np.concatenate([s for s, _ in results]), vectors=vectors)
 
 
-def ranked_recall(out: Outcome) -> float:
-    found = total = 0
-    for media, who in out.truth.items():
-        if who is None or who not in out.ranked:
-            continue
-        total += 1
-        found += media in out.ranked[who]
-    return found / max(1, total)
+def _load(file: Path, names: list[str]) -> Faces | None:
+    if not file.is_file():
+        return None
+    stored = np.load(file, allow_pickle=False)
+    return _unpack(stored) if list(stored["names"]) == names else None
+
+
+def _unpack(stored: np.lib.npyio.NpzFile) -> Faces:
+    bounds = np.concatenate([[0], np.cumsum(stored["counts"])])
+    sizes, vectors = stored["sizes"], stored["vectors"]
+    return Faces([sizes[a:b] for a, b in pairwise(bounds)], [vectors[a:b] for a, b in pairwise(bounds)])
+
+
+def similarity(model: str, faces: np.ndarray, references: np.ndarray) -> np.ndarray:
+    """(faces, references) similarities, higher = more alike."""
+    if model == "dlib":
+        d2 = (faces ** 2).sum(1)[:, None] + (references ** 2).sum(1)[None, :] - 2 * faces @ references.T
+        return -np.sqrt(np.maximum(d2, 0))
+    return faces @ references.T
+
+
+def photo_scores(model: str, photos: Faces, references: np.ndarray) -> np.ndarray:
+    """(photos, persons): the best similarity of any face of the photo; -inf for a photo without faces."""
+    out = np.full((len(photos.vectors), len(references)), -np.inf, np.float32)
+    for i, vectors in enumerate(photos.vectors):
+        if len(vectors):
+            out[i] = similarity(model, vectors, references).max(axis=0)
+    return out
+
+
+def fused(photos: list[Faces], stats: tuple[tuple[float, float], ...]) -> Faces:
+    """One unit vector per face whose cosine is the mean z-normalised cosine of the parts, up to a
+    fixed scale and offset: [a / sqrt(2 sigma_a), b / sqrt(2 sigma_b)] scaled to length 1, as
+    `analyzers.fusion_embedder` builds it."""
+    vectors = []
+    for parts in zip(*(p.vectors for p in photos)):
+        joined = np.hstack([v / np.sqrt(len(parts) * sd) for v, (_, sd) in zip(parts, stats)])
+        vectors.append(joined / np.maximum(np.linalg.norm(joined, axis=1, keepdims=True), 1e-12))
+    return Faces(photos[0].sizes, vectors)
+
+
+def impostor_stats(distractors: Faces) -> tuple[float, float]:
+    """Mean and standard deviation of the cosine between the best faces of distinct distractor photos."""
+    first = np.stack([v[0] for v in distractors.vectors if len(v)])
+    cos = first @ first.T
+    upper = cos[np.triu_indices(len(first), 1)]
+    return float(upper.mean()), float(upper.std())
+
+
+def recall(probes: np.ndarray, truth: np.ndarray, distractors: np.ndarray, gallery: np.ndarray,
+           rate: float) -> tuple[float, int, float]:
+    """Rank-1 recall, the number of probes, and the threshold (a candidate needs a score above it)
+    at which <= rate of the distractor photos raise a candidate for anyone in the gallery."""
+    best_false = np.sort(distractors[:, gallery].max(axis=1))[::-1]
+    threshold = float(best_false[int(np.floor(rate * len(best_false)))])
+    enrolled = np.isin(truth, gallery)
+    scores = probes[enrolled][:, gallery]
+    named = gallery[scores.argmax(axis=1)]
+    hits = (named == truth[enrolled]) & (scores.max(axis=1) > threshold)
+    return float(hits.mean()), int(enrolled.sum()), threshold
+
+
+def report(model: str, grade: str, probes: np.ndarray, truth: np.ndarray, distractors: np.ndarray,
+           sizes: list[int], orders: list[np.ndarray]) -> None:
+    for size in sizes:
+        n = min(size, len(orders[0]))
+        cells, thresholds, n_probes = [], [], 0
+        for rate in RATES:
+            got = [recall(probes, truth, distractors, order[:n], rate) for order in orders]
+            values = np.array([r for r, _, _ in got])
+            cells.append(f"{values.mean():.3f} ± {values.std():.3f}")
+            thresholds.append(f"{np.mean([t for _, _, t in got]):.3f}")
+            n_probes = round(np.mean([k for _, k, _ in got]))
+        print(f"| {model} | {grade} | {n} | {n_probes} | {len(distractors)} | {cells[0]} | {cells[1]} | "
+              f"{' / '.join(thresholds)} |", flush=True)
 
 
 def main() -> None:
+    if "--model" not in sys.argv:
+        from identification_pipeline import main as pipeline_main
+
+        return pipeline_main()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--limit", type=int, default=60, help="Identities to enroll (of 373 with >= 3 photos).")
-    parser.add_argument("--distractors", type=int, default=300, help="Single-image identities as distractors.")
+    parser.add_argument("--model", required=True, choices=["dlib", "mobilefacenet", "fr_feature", "fusion"])
+    parser.add_argument("--sizes", default="60,250,all", help="Gallery sizes, comma-separated ('all' = every usable).")
+    parser.add_argument("--galleries", type=int, default=5, help="Random nested galleries per size.")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--no-video-grade", action="store_true", help="Skip the 100x100 JPEG q35 copy.")
-    parser.add_argument("--references", type=int, default=1,
-                        help="Reference photos enrolled per person (the first that pass the checks; the rest are "
-                             "probes; ranked search uses the first).")
-    parser.add_argument("--face-jitter", type=int, default=None,
-                        help="Re-samplings per archived face embedding (analyze.face_jitter; default: the setting's).")
+    parser.add_argument("--workers", type=int, default=2, help="Processes that embed photos.")
+    parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "svidok" / "eval-identification")
+    parser.add_argument("--no-video-grade", action="store_true")
+    parser.add_argument("--also", default="", help="Other models to embed (and cache) in the same pass, e.g. dlib.")
+    parser.add_argument("--zstats", action="store_true", help="Print the impostor cosine statistics and stop.")
+    parser.add_argument("--design-from", default=None, metavar="MODEL",
+                        help="Take the split from MODEL's clean cache (detections are the same for every model) "
+                             "and embed only the photos the galleries use: references and probes of the persons "
+                             "in the largest gallery of each draw, and the distractors (for slow models).")
     args = parser.parse_args()
     if not LFW.is_dir():
-        sys.exit(f"{LFW} is absent (evaluation data is not part of the repository)")
-    data = sample(args.limit, args.distractors, args.seed)
-    print("| archive | threshold | enrolled | probes | distractors | rank-1 recall | distractors raising a "
-          "sighting | queue precision | ranked search recall@20 | run time (s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    for video in ([False] if args.no_video_grade else [False, True]):
-        with tempfile.TemporaryDirectory() as tmp:
-            out = run(data, Path(tmp), video, max(THRESHOLDS), args.face_jitter, args.references)
-        for t in THRESHOLDS:
-            m = metrics(out, t)
-            print(f"| {'video-grade 100px q35' if video else 'photos'} | {t:.2f} | {out.enrolled} | {m['probes']} | "
-                  f"{m['distractors']} | {m['recall']:.3f} | {100 * m['distractor_rate']:.1f} % | "
-                  f"{m['precision']:.3f} | {ranked_recall(out):.3f} | {out.seconds:.0f} |", flush=True)
+        print(f"{LFW} is absent (evaluation data is not part of the repository); nothing measured")
+        return None
+    sizes = [10 ** 9 if s == "all" else int(s) for s in args.sizes.split(",")]
+    scored = list(FUSED) if args.model == "fusion" else [args.model]
+    models = scored + [m for m in args.also.split(",") if m and m not in scored]      # embedded in the same pass
+    every = sorted(LFW.glob("*/*.jpg"))
+    first = embed([args.design_from or models[0]], every, False, args.cache, args.workers)
+    plan = design({p: faces for p, (faces, _) in zip(every, _split(next(iter(first.values()))))})
+    orders = [np.random.default_rng(args.seed + g).permutation(len(plan.references)) for g in range(args.galleries)]
+    used = set(np.concatenate([order[:max(sizes)] for order in orders]).tolist())
+    if args.design_from:
+        plan = Design([p if i in used else None for i, p in enumerate(plan.references)],
+                      [(p, i) for p, i in plan.probes if i in used], plan.distractors)
+    photos = [p for p in plan.references if p is not None] + [p for p, _ in plan.probes] + plan.distractors
+    photos = photos if args.design_from else every
+    clean = {m: dict(zip(photos, _split(faces))) for m, faces in
+             embed(models, photos, False, args.cache, args.workers).items()}
+    if args.zstats:
+        for m in scored:
+            print(m, impostor_stats(_faces([clean[m][p] for p in plan.distractors])))
+        return None
+    print("| model | photos | enrolled | probes | distractors | rank-1 recall, ≤ 5 % false | rank-1 recall, ≤ 1 % false "
+          "| thresholds (5 % / 1 %) |")
+    print("|---|---|---|---|---|---|---|---|")
+    for grade in ["clean"] + ([] if args.no_video_grade else ["video-grade"]):
+        _score_grade(args, scored, models, clean, plan, grade, sizes, orders)
+    return None
+
+
+def _score_grade(args: argparse.Namespace, scored: list[str], models: list[str], clean: dict, plan: Design,
+                 grade: str, sizes: list[int], orders: list[np.ndarray]) -> None:
+    probe_paths, truth = [p for p, _ in plan.probes], np.array([i for _, i in plan.probes])
+    per_model = []
+    for m in scored:
+        if grade == "clean":
+            probes, distractors = _faces([clean[m][p] for p in probe_paths]), _faces([clean[m][p] for p in plan.distractors])
+        else:
+            probes = embed(models, probe_paths, True, args.cache, args.workers)[m]
+            distractors = embed(models, plan.distractors, True, args.cache, args.workers)[m]
+        known = next(_reference(*clean[m][p]) for p in plan.references if p is not None)
+        references = np.stack([_reference(*clean[m][p]) if p is not None else np.zeros_like(known)
+                               for p in plan.references])             # zeros: never in a gallery
+        per_model.append((probes, distractors, _faces([(np.ones(1), r[None]) for r in references])))
+    if args.model == "fusion":
+        from svidok.analyzers.fusion_embedder import IMPOSTOR_STATS
+
+        stats = tuple(IMPOSTOR_STATS[m] for m in scored)
+        per_model = [tuple(fused([pm[k] for pm in per_model], stats) for k in range(3))]
+    probes, distractors, references = per_model[0]
+    ref_matrix = np.stack([v[0] for v in references.vectors])
+    kind = "dlib" if args.model == "dlib" else "cosine"
+    report(args.model, grade, photo_scores(kind, probes, ref_matrix), truth,
+           photo_scores(kind, distractors, ref_matrix), sizes, orders)
+
+
+def _reference(sizes: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    return vectors[int(np.flatnonzero(sizes >= REFERENCE_MIN_FACE)[0])]
+
+
+def _split(faces: Faces) -> list[tuple[np.ndarray, np.ndarray]]:
+    return list(zip(faces.sizes, faces.vectors))
+
+
+def _faces(pairs: list[tuple[np.ndarray, np.ndarray]]) -> Faces:
+    return Faces([s for s, _ in pairs], [v for _, v in pairs])
 
 
 if __name__ == "__main__":

@@ -134,11 +134,11 @@ def audit_verify(cc: CommandContext) -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
-    from svidok.cli import analyze, collect, demo, faces, ingest, package, persons, review, status
+    from svidok.cli import analyze, collect, demo, faces, ingest, models, package, persons, review, status
     from svidok.cli import match as match_cli
     from svidok.cli import transcribe as transcribe_cli
 
-    for module in (ingest, collect, analyze, faces, transcribe_cli, persons, match_cli, review, demo, status,
+    for module in (ingest, collect, analyze, faces, transcribe_cli, persons, match_cli, review, demo, models, status,
                    package):
         for command in module.COMMANDS:
             main.add_command(command)
