@@ -54,7 +54,7 @@ def faces_cmd(cc: CommandContext, files: tuple[Path, ...], no_embedding: bool) -
 
 def _face_json(face: Any, time_s: float | None, no_embedding: bool) -> dict[str, Any]:
     data: dict[str, Any] = {"box": list(face.box), "time": None if time_s is None else round(time_s, 3),
-                            "quality": face.quality.as_dict()}
+                            "quality": face.quality.as_dict(), "model": face.model}
     if not no_embedding:
         data["embedding"] = [round(float(x), 6) for x in face.embedding]
     return data
