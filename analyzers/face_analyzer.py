@@ -130,8 +130,8 @@ class FaceAnalyzer(Analyzer):
     def _artifact(self, workspace: "Workspace", media: MediaFile, stored: StoredFile, kind: str,
                   time_s: float | None) -> None:
         workspace.conn.execute(
-            "INSERT OR IGNORE INTO artifact (sha256, kind, source_sha256, time_s, mime, path, producer, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO artifact (sha256, kind, source_sha256, time_s, mime, path, producer, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (stored.sha256, kind, media.sha256, time_s, stored.mime, stored.relpath, self.producer, utc_now()),
         )
 
@@ -140,20 +140,20 @@ class FaceAnalyzer(Analyzer):
         face = found.face
         return workspace.conn.execute(
             "INSERT INTO face (media_sha256, time_s, box, quality, embedding, crop_sha256, frame_sha256, model,"
-            " model_version, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " model_version, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (media.sha256, found.time_s, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()),
              face.embedding.astype(np.float32).tobytes(), found.crop_file.sha256,
              found.frame_file.sha256 if found.frame_file else None, FACE_MODEL, FACE_MODEL_VERSION, params_json),
-        ).lastrowid
+        ).scalar_one()
 
     def _insert_track(self, workspace: "Workspace", media: MediaFile, track: Track, face_ids: list[int]) -> int:
         best = [face_ids[m.key] for m in track.best()]
         track_id = workspace.conn.execute(
             "INSERT INTO track (media_sha256, start_s, end_s, n_faces, embedding, best_face_ids, analyzer,"
-            " analyzer_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " analyzer_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (media.sha256, track.start_s, track.end_s, len(track.members), track.embedding.tobytes(),
              json.dumps(best), self.name, self.version),
-        ).lastrowid
+        ).scalar_one()
         workspace.conn.executemany("UPDATE face SET track_id = ? WHERE id = ?",
                                    [(track_id, face_ids[m.key]) for m in track.members])
         return track_id

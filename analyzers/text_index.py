@@ -1,13 +1,17 @@
 """Full-text search over post texts and transcript segments, finding Russian/Ukrainian word forms.
 
-SQLite FTS5 has no Russian or Ukrainian stemmer, so the indexed column holds our own stems
+Neither SQLite FTS5 nor PostgreSQL ships a Ukrainian stemmer (and their Russian ones differ), so
+the indexed column holds our own stems, the same on both engines
 (`svidok.foundation.text`): lower case, ё→е, ґ→г, apostrophes removed, then the longest common RU/UK inflection ending
 stripped (a stem keeps at least 3 letters). A query is stemmed the same way and every word
 (stemmed once more, for endings that look like stems) is matched as a prefix (`"плен"*`), so "плен", "в плену" and "пленные" find each other, as do
 "Петренко", "Петренка" and "Петренкові". Measured against plain words and the trigram
 tokenizer in docs/BENCHMARKS.md (## Speech).
 
-The table `text_index` (svidok/foundation/schema.py) is kept in sync in two halves: SQL triggers queue
+The table `text_index` is an FTS5 table on SQLite (keyed by rowid) and a table with a generated
+`tsvector` over the stems and a GIN index on PostgreSQL (keyed by `key`; the `simple` configuration,
+since the words arrive stemmed); both are made by the baseline migration
+(svidok/foundation/migrations/versions/0001_baseline.py). It is kept in sync in two halves: SQL triggers queue
 every new or edited item and transcript segment in `text_index_pending` and delete the index
 row of a deleted one; `sync()` stems the queued rows. `search()` syncs first, so callers never
 see a stale index.
@@ -15,9 +19,10 @@ see a stale index.
 
 from __future__ import annotations
 
-import sqlite3
+import re
 from dataclasses import dataclass
 
+from svidok.foundation.database import Database
 from svidok.foundation.text import query_stems, stem, stems, words
 
 
@@ -30,7 +35,7 @@ class SearchHit:
     media_sha256: str | None       # transcripts only
     start_s: float | None          # transcripts only
     snippet: str
-    score: float                   # bm25, lower is better
+    score: float                   # lower is better: bm25 (SQLite), minus ts_rank (PostgreSQL)
 
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "item_id": self.item_id, "media_sha256": self.media_sha256,
@@ -43,29 +48,31 @@ def fts_query(query: str) -> str | None:
     return " ".join(f'"{t}"*' for t in terms) or None
 
 
-def sync(conn: sqlite3.Connection) -> int:
+def tsquery(query: str) -> str | None:
+    """The PostgreSQL tsquery for a user query: every word's stem as a prefix, all required."""
+    terms = [re.sub(r"[^\w]", "", t) for t in query_stems(query)]
+    return " & ".join(f"{t}:*" for t in terms if t) or None
+
+
+def _key_column(conn: Database) -> str:
+    return "rowid" if conn.backend == "sqlite" else "key"
+
+
+def sync(conn: Database) -> int:
     """Stem the queued items and segments into the index; returns how many rows were (re)indexed."""
     keys = [row[0] for row in conn.execute("SELECT key FROM text_index_pending ORDER BY key")]
     if not keys:
         return 0
-    own = not conn.in_transaction
-    if own:
-        conn.execute("BEGIN IMMEDIATE")
-    try:
+    with conn.transaction():
+        keys = [row[0] for row in conn.execute("SELECT key FROM text_index_pending ORDER BY key")]
         for key in keys:
             _index_one(conn, key)
         conn.executemany("DELETE FROM text_index_pending WHERE key = ?", [(k,) for k in keys])
-        if own:
-            conn.execute("COMMIT")
-    except BaseException:
-        if own:
-            conn.execute("ROLLBACK")
-        raise
     return len(keys)
 
 
-def _index_one(conn: sqlite3.Connection, key: int) -> None:
-    conn.execute("DELETE FROM text_index WHERE rowid = ?", (key,))
+def _index_one(conn: Database, key: int) -> None:
+    conn.execute(f"DELETE FROM text_index WHERE {_key_column(conn)} = ?", (key,))
     if key % 2 == 0:
         row = conn.execute("SELECT text, 'post', id, NULL, NULL FROM item WHERE id = ?", (key // 2,)).fetchone()
     else:
@@ -73,27 +80,32 @@ def _index_one(conn: sqlite3.Connection, key: int) -> None:
                            " WHERE id = ?", (key // 2,)).fetchone()
     if row is None or not row[0].strip():
         return
-    conn.execute("INSERT INTO text_index (rowid, stems, text, kind, item_id, media_sha256, start_s)"
+    conn.execute(f"INSERT INTO text_index ({_key_column(conn)}, stems, text, kind, item_id, media_sha256, start_s)"
                  " VALUES (?, ?, ?, ?, ?, ?, ?)", (key, stems(row[0]), *row))
 
 
-def rebuild(conn: sqlite3.Connection) -> int:
+def rebuild(conn: Database) -> int:
     """Queue and re-stem everything (after the stemming rules change)."""
-    conn.execute("INSERT OR IGNORE INTO text_index_pending (key) SELECT id * 2 FROM item")
-    conn.execute("INSERT OR IGNORE INTO text_index_pending (key) SELECT id * 2 + 1 FROM transcript_segment")
+    conn.execute("INSERT INTO text_index_pending (key) SELECT id * 2 FROM item ON CONFLICT DO NOTHING")
+    conn.execute("INSERT INTO text_index_pending (key) SELECT id * 2 + 1 FROM transcript_segment"
+                 " ON CONFLICT DO NOTHING")
     return sync(conn)
 
 
-def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[SearchHit]:
+def search(conn: Database, query: str, limit: int = 20) -> list[SearchHit]:
     """Posts and transcript segments matching every word of `query` in any form, best first."""
     sync(conn)
-    expression = fts_query(query)
+    if conn.backend == "sqlite":
+        expression = fts_query(query)
+        sql = ("SELECT text, kind, item_id, media_sha256, start_s, bm25(text_index) AS score FROM text_index"
+               " WHERE text_index MATCH ? ORDER BY score LIMIT ?")
+    else:
+        expression = tsquery(query)
+        sql = ("SELECT text, kind, item_id, media_sha256, start_s, -ts_rank(document, q) AS score"
+               " FROM text_index, to_tsquery('simple', ?) AS q WHERE document @@ q ORDER BY score, key LIMIT ?")
     if expression is None:
         return []
-    rows = conn.execute(
-        "SELECT text, kind, item_id, media_sha256, start_s, bm25(text_index) AS score FROM text_index"
-        " WHERE text_index MATCH ? ORDER BY score LIMIT ?", (expression, limit),
-    ).fetchall()
+    rows = conn.execute(sql, (expression, limit)).fetchall()
     prefixes = query_stems(query)
     hits = []
     for text, kind, item_id, sha, start_s, score in rows:
@@ -103,7 +115,7 @@ def search(conn: sqlite3.Connection, query: str, limit: int = 20) -> list[Search
     return hits
 
 
-def _linking_item(conn: sqlite3.Connection, sha256: str) -> int | None:
+def _linking_item(conn: Database, sha256: str) -> int | None:
     row = conn.execute("SELECT item_id FROM item_media WHERE media_sha256 = ? ORDER BY item_id LIMIT 1",
                        (sha256,)).fetchone()
     return row[0] if row else None

@@ -1,14 +1,18 @@
-"""Ingest throughput: posts/s for a generated 50,000-message Telegram Desktop export, and
-MB/s for archiving (hashing + copying) media files.
+"""Ingest throughput: posts/s for a generated 50,000-message Telegram Desktop export, on SQLite
+and (side by side, in the same run) on PostgreSQL, and MB/s for archiving (hashing + copying)
+media files.
 
     .venv/bin/python benchmarks/ingest.py [--messages 50000] [--media-mb 256]
+        [--postgresql postgresql://postgres@127.0.0.1:5432/test]   # "" = SQLite only
 
-Prints a markdown table. Goal: >= 1,000 posts/s.
+Prints a markdown table. Goal: >= 1,000 posts/s on both. A fresh PostgreSQL database is created
+on that server for the run and dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -20,9 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from svidok.collectors.tdesktop_export import TelegramDesktopExport  # noqa: E402
 from svidok.foundation.store import sha256_file  # noqa: E402
+from svidok.foundation.settings import DatabaseSettings, Settings, load_settings  # noqa: E402
 from svidok.foundation.workspace import Workspace  # noqa: E402
 from svidok.pipeline import run_collector  # noqa: E402
 from tests.factories import message, write_export  # noqa: E402
+from tests.postgresql import PostgreSQLServer  # noqa: E402
 
 
 def build_export(folder: Path, n: int) -> Path:
@@ -32,9 +38,8 @@ def build_export(folder: Path, n: int) -> Path:
     return write_export(folder, messages)
 
 
-def bench_posts(tmp: Path, n: int) -> tuple[float, float]:
-    export = build_export(tmp / "export", n)
-    with Workspace.create(tmp / "ws-posts") as ws:
+def bench_posts(tmp: Path, export: Path, n: int, settings: Settings, name: str) -> tuple[float, float]:
+    with Workspace.create(tmp / f"ws-posts-{name}", settings) as ws:
         started = time.perf_counter()
         report = run_collector(ws, TelegramDesktopExport(export))
         first = time.perf_counter() - started
@@ -74,21 +79,36 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=50_000)
     parser.add_argument("--media-mb", type=int, default=256)
+    parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="PostgreSQL server (a database on it to connect to first); empty: SQLite only")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        first, second = bench_posts(tmp, args.messages)
+        export = build_export(tmp / "export", args.messages)
+        sqlite = load_settings(environ={})
+        results = {"SQLite": bench_posts(tmp, export, args.messages, sqlite, "sqlite")}
+        if args.postgresql:
+            server = PostgreSQLServer(args.postgresql)
+            url = server.create_empty()
+            try:
+                shared = dataclasses.replace(sqlite, database=DatabaseSettings(url=url))
+                results["PostgreSQL"] = bench_posts(tmp, export, args.messages, shared, "postgresql")
+            finally:
+                server.drop(url)
         hash_mbs, store_mbs = bench_media(tmp, args.media_mb)
-    rows = {
-        f"first ingest of {args.messages:,} messages": f"{first:,.0f} posts/s",
-        f"re-ingest of the same export (all duplicates)": f"{second:,.0f} posts/s",
+    rows = {}
+    for backend, (first, second) in results.items():
+        rows[f"{backend}: first ingest of {args.messages:,} messages"] = f"{first:,.0f} posts/s"
+        rows[f"{backend}: re-ingest of the same export (all duplicates)"] = f"{second:,.0f} posts/s"
+    rows.update({
         "SHA-256 of media files (read + hash)": f"{hash_mbs:,.0f} MB/s",
         "archive media (read + hash + write + fsync + rename)": f"{store_mbs:,.0f} MB/s",
-    }
+    })
     print("| measure | result |\n|---|---|")
     for key, value in rows.items():
         print(f"| {key} | {value} |")
-    print(json.dumps({"posts_per_s": round(first), "reingest_posts_per_s": round(second),
+    print(json.dumps({"posts_per_s": {b: round(r[0]) for b, r in results.items()},
+                      "reingest_posts_per_s": {b: round(r[1]) for b, r in results.items()},
                       "hash_mb_s": round(hash_mbs), "store_mb_s": round(store_mbs)}), file=sys.stderr)
 
 

@@ -1,11 +1,16 @@
 """Review UI under load: queue and comparison pages with 100,000 sightings in the database,
-20 concurrent clients on loopback. Prints a markdown table of p50/p95 latency (goal p95 < 100 ms).
+20 concurrent clients on loopback, while one analysis process writes; on SQLite and on
+PostgreSQL side by side in one run. Prints a markdown table of p50/p95 latency per backend
+(goal p95 < 150 ms).
 
 The server is the real `svidok serve` in its own process; each client logs in as its own
 reviewer and alternates between the queue page and the comparison page of a random sighting
-(every comparison view is written to the audit log, as in real use).
+(every comparison view is written to the audit log, as in real use). The writer is the real
+`svidok analyze --reanalyze` over --analysis-files small photos, run again and again until the
+clients are done (each file: its analysis computed outside any transaction, then stored in one).
 
     .venv/bin/python benchmarks/ui_load.py [--sightings 100000] [--clients 20] [--requests 50]
+        [--analysis-files 40] [--postgresql postgresql://postgres@127.0.0.1:5432/test]  # "" = SQLite only
 """
 
 from __future__ import annotations
@@ -28,7 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from svidok.foundation.clock import utc_now  # noqa: E402
+from svidok.foundation.settings import DatabaseSettings, load_settings  # noqa: E402
 from svidok.foundation.workspace import Workspace  # noqa: E402
+from tests.factories import jpeg_bytes  # noqa: E402
+from tests.postgresql import PostgreSQLServer  # noqa: E402
 
 PASSWORD = "benchmark password 0123"
 
@@ -39,12 +47,12 @@ def seed(ws: Workspace, n_sightings: int, n_clients: int) -> None:
 
     now, rng = utc_now(), random.Random(7)
     conn = ws.conn
-    conn.execute("BEGIN")
-    conn.executemany("INSERT INTO person (id, name, created_at) VALUES (?, ?, ?)",
-                     [(i, f"Person {i}", now) for i in range(1, 501)])
-    conn.executemany("INSERT INTO item (id, source_kind, source_id, channel, url, posted_at, collected_at, text,"
-                     " collector, collector_version) VALUES (?, 'telegram', ?, ?, ?, ?, ?, ?, 'bench', '1')",
-                     [(i, str(i), f"chan{i % 40}", f"https://t.me/chan{i % 40}/{i}",
+    conn.begin()                            # a fresh database: the ids come out as 1, 2, 3 ...
+    conn.executemany("INSERT INTO person (name, created_at) VALUES (?, ?)",
+                     [(f"Person {i}", now) for i in range(1, 501)])
+    conn.executemany("INSERT INTO item (source_kind, source_id, channel, url, posted_at, collected_at, text,"
+                     " collector, collector_version) VALUES ('telegram', ?, ?, ?, ?, ?, ?, 'bench', '1')",
+                     [(str(i), f"chan{i % 40}", f"https://t.me/chan{i % 40}/{i}",
                        f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:00+00:00", now, f"post {i} " * 20)
                       for i in range(1, 10_001)])
     conn.executemany("INSERT INTO media (sha256, size, mime, ext, first_seen, path) VALUES (?, 1, 'video/mp4',"
@@ -56,7 +64,7 @@ def seed(ws: Workspace, n_sightings: int, n_clients: int) -> None:
         " status, created_at, updated_at) VALUES (?, ?, ?, 3.0, 6.0, ?, ?, ?, 'pending', ?, ?)",
         [(1 + i % 500, f"{1 + i % 2000:064x}", 1 + i % 10_000, f"k{i}", rng.random(), reasons, now, now)
          for i in range(n_sightings)])
-    conn.execute("COMMIT")
+    conn.commit()
     for c in range(n_clients):
         add_user(ws, f"reviewer{c}", "reviewer", PASSWORD)
 
@@ -113,34 +121,83 @@ async def load(base: str, args: argparse.Namespace) -> tuple[dict[str, list[floa
             await c.close()
 
 
+def run_backend(tmp: Path, args: argparse.Namespace, backend: str, url: str) -> tuple[dict, float, int]:
+    """Seed, serve, write and load one backend; the latencies, the wall time and the analysis runs."""
+    settings = load_settings(environ={})
+    env = {**os.environ, "PYTHONPATH": str(REPO), "SVIDOK_DATABASE_URL": url}
+    if url:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, database=DatabaseSettings(url=url))
+    root = tmp / f"ws-{backend}"
+    with Workspace.create(root, settings) as ws:
+        t0 = time.perf_counter()
+        seed(ws, args.sightings, args.clients)
+        print(f"{backend}: seeded {args.sightings:,} sightings in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    photos = tmp / f"photos-{backend}"
+    photos.mkdir()
+    for i in range(args.analysis_files):
+        (photos / f"p{i}.jpg").write_bytes(jpeg_bytes(i, (320, 240)))
+    subprocess.run([sys.executable, "-m", "svidok.cli", "ingest", "files", str(photos), "--workspace", str(root)],
+                   cwd=REPO, env=env, check=True, capture_output=True)
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "svidok.cli", "serve", "--workspace", str(root), "--port",
+                               str(port)], cwd=REPO, env=env)
+    runs, done = [0], [False]
+
+    def analyse_until_done() -> None:
+        while not done[0]:
+            result = subprocess.run([sys.executable, "-m", "svidok.cli", "analyze", "--reanalyze", "--workspace",
+                                     str(root)], cwd=REPO, env=env, capture_output=True, text=True)
+            if result.returncode != 0:
+                raise SystemExit(f"the analysis run failed: {result.stderr[-500:]}")
+            runs[0] += 1
+
+    import threading
+
+    writer = threading.Thread(target=analyse_until_done)
+    try:
+        wait_for(port)
+        writer.start()
+        time.sleep(3)                                   # the writer past its model loading
+        times, wall = asyncio.run(load(f"http://127.0.0.1:{port}", args))
+    finally:
+        done[0] = True
+        writer.join(300)
+        server.terminate()
+        server.wait(10)
+    return times, wall, runs[0]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sightings", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=50, help="queue+comparison pairs per client")
+    parser.add_argument("--analysis-files", type=int, default=40, help="photos the concurrent analysis re-analyses")
+    parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/test",
+                        help="PostgreSQL server (a database on it to connect to first); empty: SQLite only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "ws"
-        with Workspace.create(root) as ws:
-            t0 = time.perf_counter()
-            seed(ws, args.sightings, args.clients)
-            print(f"seeded {args.sightings:,} sightings in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-        port = free_port()
-        server = subprocess.Popen([sys.executable, "-m", "svidok.cli", "serve", "--workspace", str(root), "--port",
-                                   str(port)], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_for(port)
-            times, wall = asyncio.run(load(base, args))
-        finally:
-            server.terminate()
-            server.wait(10)
-    print(f"| page | requests | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|")
-    for kind, values in times.items():
-        print(f"| {kind} | {len(values)} | {pct(values, 50):.1f} | {pct(values, 95):.1f} | {max(values):.1f} |")
-    total = sum(len(v) for v in times.values())
-    print(f"\n{args.clients} clients, {args.sightings:,} sightings: {total} requests in {wall:.1f} s"
-          f" ({total / wall:.0f} req/s)")
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        results["SQLite"] = run_backend(tmp, args, "sqlite", "")
+        if args.postgresql:
+            server = PostgreSQLServer(args.postgresql)
+            url = server.create_empty()
+            try:
+                results["PostgreSQL"] = run_backend(tmp, args, "postgresql", url)
+            finally:
+                server.drop(url)
+    print("| backend | page | requests | p50 ms | p95 ms | max ms |\n|---|---|---|---|---|---|")
+    for backend, (times, _, _) in results.items():
+        for kind, values in times.items():
+            print(f"| {backend} | {kind} | {len(values)} | {pct(values, 50):.1f} | {pct(values, 95):.1f} |"
+                  f" {max(values):.1f} |")
+    for backend, (times, wall, runs) in results.items():
+        total = sum(len(v) for v in times.values())
+        print(f"\n{backend}: {args.clients} clients, {args.sightings:,} sightings: {total} requests in {wall:.1f} s"
+              f" ({total / wall:.0f} req/s), {runs} analysis runs over {args.analysis_files} photos meanwhile")
 
 
 def wait_for(port: int, timeout: float = 30) -> None:

@@ -40,12 +40,12 @@ def open_case(ws: Workspace, person_id: int, officer_id: int | None, actor: str)
     existing = ws.conn.execute('SELECT id FROM "case" WHERE person_id = ?', (person_id,)).fetchone()
     if existing:
         return existing[0], False
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
-        cur = ws.conn.execute('INSERT INTO "case" (person_id, officer_id, notes, created_at) VALUES (?, ?, ?, ?)',
-                              (person_id, officer_id, "[]", utc_now()))
-        ws.audit.append(actor, "case.open", f"case:{cur.lastrowid}", {"person": person_id})
-    return int(cur.lastrowid), True
+    with ws.transaction():
+        case_id = int(ws.conn.execute(
+            'INSERT INTO "case" (person_id, officer_id, notes, created_at) VALUES (?, ?, ?, ?) RETURNING id',
+            (person_id, officer_id, "[]", utc_now())).scalar_one())
+        ws.audit.append(actor, "case.open", f"case:{case_id}", {"person": person_id})
+    return case_id, True
 
 
 def case_person(ws: Workspace, case_id: int) -> int:
@@ -65,10 +65,10 @@ def attach(ws: Workspace, case_id: int, sighting_id: int, user_id: int | None, a
         raise CaseError(f"sighting {sighting_id} is a candidate for another person, not this case's")
     if row[1] != "confirmed":
         raise CaseError(f"sighting {sighting_id} is {row[1]}; only confirmed sightings join a case")
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         cur = ws.conn.execute(
-            "INSERT OR IGNORE INTO case_sighting (case_id, sighting_id, attached_by, attached_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO case_sighting (case_id, sighting_id, attached_by, attached_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (case_id, sighting_id, user_id, utc_now()))
         if cur.rowcount:
             ws.audit.append(actor, "case.attach", f"case:{case_id}", {"sighting": sighting_id})
@@ -85,8 +85,7 @@ def _notes(raw: str) -> list[dict[str, Any]]:
 def add_note(ws: Workspace, case_id: int, text: str, actor: str) -> None:
     if not text.strip():
         raise CaseError("the note is empty")
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         row = ws.conn.execute('SELECT notes FROM "case" WHERE id = ?', (case_id,)).fetchone()
         if row is None:
             raise CaseError(f"no case {case_id}")

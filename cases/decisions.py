@@ -32,6 +32,7 @@ from svidok.cases.review_rules import (
     Verdict,
     check_decision,
     clean_checklist,
+    rule_for,
     settle,
 )
 from svidok.cases.roles import allowed
@@ -66,8 +67,7 @@ class DecisionView:
 
 
 def review_rule(ws: Workspace) -> ReviewRule:
-    review = ws.settings.review
-    return ReviewRule(review.confirmations_needed, review.rejections_needed)
+    return rule_for(ws.settings.review)
 
 
 def record_decision(ws: Workspace, sighting_id: int, user: User, verdict: str,
@@ -82,8 +82,7 @@ def submit_decision(ws: Workspace, sighting_id: int, user: User, given: Decision
     """Record (or, with `amend`, change) `user`'s decision on a pending sighting, then settle it."""
     if not allowed(user.role, "sighting.decide"):
         raise DecisionError(f"role {user.role} may not decide on sightings")
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         _require_open(ws, sighting_id)
         previous = _own_row(ws, sighting_id, user.id)
         if amend and previous is None:
@@ -124,10 +123,10 @@ def _own_row(ws: Workspace, sighting_id: int, user_id: int) -> dict[str, Any] | 
 def _insert(ws: Workspace, sighting_id: int, user: User, clean: DecisionInput) -> int:
     cur = ws.conn.execute(
         "INSERT INTO decision (sighting_id, reviewer_id, verdict, checklist, observation, revealed, at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (sighting_id, user.id, clean.verdict, json.dumps(clean.checklist), clean.observation, int(clean.revealed),
          utc_now()))
-    return int(cur.lastrowid)
+    return int(cur.scalar_one())
 
 
 def _amend(ws: Workspace, previous: dict[str, Any], clean: DecisionInput) -> int:
@@ -144,8 +143,7 @@ def settle_open(ws: Workspace, actor: str) -> list[tuple[int, str, str | None]]:
     moved = []
     for (sid,) in ws.conn.execute("SELECT DISTINCT d.sighting_id FROM decision d JOIN sighting s"
                                   " ON s.id = d.sighting_id WHERE s.status = 'pending'").fetchall():
-        with ws.conn:
-            ws.conn.execute("BEGIN IMMEDIATE")
+        with ws.transaction():
             if ws.conn.execute("SELECT status FROM sighting WHERE id = ?", (sid,)).fetchone()[0] != "pending":
                 continue
             outcome = _settle(ws, sid)
@@ -158,7 +156,8 @@ def settle_open(ws: Workspace, actor: str) -> list[tuple[int, str, str | None]]:
 
 def _settle(ws: Workspace, sighting_id: int, decision_id: int = 0) -> Outcome:
     """Apply cases/review_rules.py `settle` to the sighting's reviewer decisions and store the result."""
-    row = ws.conn.execute("SELECT SUM(verdict = 'confirm'), SUM(verdict = 'reject'), SUM(verdict = 'unsure')"
+    row = ws.conn.execute("SELECT COUNT(CASE WHEN verdict = 'confirm' THEN 1 END), COUNT(CASE WHEN verdict = 'reject' THEN 1 END),"
+                          " COUNT(CASE WHEN verdict = 'unsure' THEN 1 END)"
                           " FROM decision WHERE sighting_id = ?", (sighting_id,)).fetchone()
     tally = Tally(*(int(n or 0) for n in row))
     status, reason = settle(tally, review_rule(ws))
@@ -177,8 +176,7 @@ def resolve_conflict(ws: Workspace, sighting_id: int, admin: User, verdict: str,
     if not reason.strip():
         raise DecisionError("a resolution needs a reason")
     status = "confirmed" if verdict == Verdict.CONFIRM else "rejected"
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         row = ws.conn.execute("SELECT status FROM sighting WHERE id = ?", (sighting_id,)).fetchone()
         if row is None or row[0] != "conflict":
             raise DecisionError(f"sighting {sighting_id} is not in conflict")

@@ -3,7 +3,10 @@
 Only confirmed sightings attached to the case are taken; reference photos and consent records
 only when their own active consent grants the recipient's scope (see cases/recipients.py).
 Every file is named by its SHA-256 (`<folder>/<sha256>.<ext>`); the records below say what
-each one is, so the summary can show them by meaning rather than by hash.
+each one is, so the summary can show them by meaning rather than by hash. A sighting's record
+lists every post of its footage (`posts`, cases/footage_posts.py: each media's SHA-256, how it
+was linked, each capture's URL, channel and times): the same footage posted at N places is one
+sighting, and its record says where; the files of the other posts stay in the archive.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from typing import Any
 
 from svidok.cases.case import case_person
 from svidok.cases.decisions import decisions_for
+from svidok.cases.footage_posts import footage_posts, post_records
 from svidok.cases.local_paths import scrub
 from svidok.cases.recipients import Recipient
 from svidok.cases.sightings import SightingDetail, load_sighting
@@ -109,13 +113,17 @@ def _add_sighting(ws: Workspace, bundle: Bundle, sid: int) -> None:
     faces = [_add_face(ws, bundle, face) for face in detail.faces]
     _add_transcript(ws, bundle, sha)
     shown = [r.id for r in bundle.references if r.id in ref_ids]
+    posts = post_records(footage_posts(ws, sid))
+    bundle.audit_objects.update(f"media:{p['media_sha256']}" for p in posts)
+    bundle.audit_objects.update(f"item:{c['item_id']}" for p in posts for c in p["captures"])
     bundle.sightings.append({
         "id": sid, "status": detail.status, "score": detail.score, "reasons": detail.reasons,
         "media_sha256": sha, "media_file": f"data/media/{sha}.{media[1]}", "clip_s": detail.clip,
         "post": detail.post, "faces": faces, "references": shown,
         "references_withheld": [r for r in ref_ids if r not in shown],
         "transcript_excerpt": _excerpt(detail), "model_versions": versions,
-        "decisions": [d.__dict__ for d in decisions_for(ws, sid)]})
+        "decisions": [d.__dict__ for d in decisions_for(ws, sid)], "posts": posts,
+        "posted_at_places": sum(len(p["captures"]) for p in posts)})
     for matcher in ("faces", "names"):
         if matcher in versions:
             name, _, version = str(versions[matcher]).rpartition(" ")

@@ -141,9 +141,7 @@ def record(ws: Workspace, table: str, values: dict[str, Any], audit: tuple[str, 
     with ws.transaction():
         seq = ws.audit.append(actor, action, obj, details)
         row = {**values, "actor": actor, "audit_seq": seq, "created_at": utc_now()}
-        cols = ", ".join(row)
-        cur = ws.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
-    return int(cur.lastrowid)
+        return ws.db.insert(table, row)
 
 
 def _report_recipient(value: str) -> str:

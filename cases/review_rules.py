@@ -19,7 +19,8 @@ without showing the images is lying on the record.
 
 What the decisions add up to (`settle`), with C = review.confirmations_needed, R =
 review.rejections_needed, N = max(C, R) the blind reviews due on a sighting, and E extra reviews
-(`ReviewRule.extra_reviews`, 0 by default): counted are reviewer verdicts only, and
+(review.extra_reviews, 0 by default; `rule_for` reads the three settings): counted are reviewer
+verdicts only, and
 
 1. a confirmation and a rejection -> `conflict`, reason `disagreement`;
 2. C confirmations -> `confirmed`; R rejections -> `rejected`;
@@ -36,7 +37,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from svidok.foundation.settings import ReviewSettings
 
 FEATURES = ("face_shape", "hairline", "eyebrows", "eyes", "nose", "ears", "mouth", "marks")
 ASSESSMENTS = ("similar", "different", "not-visible")
@@ -118,9 +122,20 @@ class ReviewRule:
     rejects_needed: int
     extra_reviews: int = 0          # reviews beyond max(C, R) a sighting may get before it goes to an admin
 
+    def __post_init__(self) -> None:
+        if self.confirms_needed < 1 or self.rejects_needed < 1 or self.extra_reviews < 0:
+            raise ValueError("review rule: confirmations_needed and rejections_needed must be 1 or more, "
+                             f"extra_reviews 0 or more (got {self.confirms_needed}, {self.rejects_needed}, "
+                             f"{self.extra_reviews})")
+
     @property
     def reviews_due(self) -> int:
         return max(self.confirms_needed, self.rejects_needed)
+
+
+def rule_for(review: ReviewSettings) -> ReviewRule:
+    """The rule the review settings give (review.confirmations_needed, rejections_needed, extra_reviews)."""
+    return ReviewRule(review.confirmations_needed, review.rejections_needed, review.extra_reviews)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from svidok.analyzers.face_analyzer import CROP_MARGIN
@@ -75,8 +75,11 @@ def _queue_where(user: User, f: QueueFilter) -> tuple[str, list[Any]]:
         where.append("i.posted_at >= ?")
         args.append(f.date_from)
     if f.date_to:
-        where.append("i.posted_at < date(?, '+1 day')")
-        args.append(f.date_to)
+        try:
+            args.append((date.fromisoformat(f.date_to[:10]) + timedelta(days=1)).isoformat())
+            where.append("i.posted_at < ?")
+        except ValueError:                  # not a date: nothing was posted before it
+            where.append("1 = 0")
     return " AND ".join(where), args
 
 
@@ -84,7 +87,7 @@ def pending_queue(ws: Workspace, user: User, f: QueueFilter) -> QueuePage:
     """Pending sightings this user has not decided on yet (with `f.mine`: has decided), highest score first."""
     where, args = _queue_where(user, f)
     item_join = "LEFT JOIN item i ON i.id = s.item_id" if (f.source or f.date_from or f.date_to) else ""
-    total = ws.conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM sighting s {item_join} WHERE {where} LIMIT ?)",
+    total = ws.conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM sighting s {item_join} WHERE {where} LIMIT ?) AS capped",
                             [*args, COUNT_CAP + 1]).fetchone()[0]
     rows = ws.conn.execute(
         f"SELECT s.id, s.person_id, p.name, s.score, s.media_sha256, i.source_kind, i.channel, i.posted_at,"

@@ -80,14 +80,14 @@ def add_user(ws: Workspace, name: str, role: str, password: str, actor: str = "c
         raise UserError(f"password too short (at least {MIN_PASSWORD} characters)")
     if ws.conn.execute("SELECT 1 FROM app_user WHERE name = ?", (name,)).fetchone():
         raise UserError(f"user {name!r} already exists")
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
-        cur = ws.conn.execute(
-            "INSERT INTO app_user (name, role, password_hash, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+    with ws.transaction():
+        user_id = int(ws.conn.execute(
+            "INSERT INTO app_user (name, role, password_hash, settings, created_at) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             (name, role, HASHER.hash(password), json.dumps(DEFAULT_SETTINGS), utc_now()),
-        )
-        ws.audit.append(actor, "user.add", f"user:{cur.lastrowid}", {"name": name, "role": role})
-    return int(cur.lastrowid)
+        ).scalar_one())
+        ws.audit.append(actor, "user.add", f"user:{user_id}", {"name": name, "role": role})
+    return user_id
 
 
 def _row_to_user(row: tuple) -> User:

@@ -60,11 +60,11 @@ class Aligned:
 def load_fingerprints(ws: "Workspace", grouped: bool | None = None,
                       kind: str | None = None) -> list[tuple[str, Fingerprint]]:
     """(media, fingerprint), oldest first: of media already grouped (True), not yet (False), or all (None)."""
-    where = {True: "EXISTS", False: "NOT EXISTS", None: "1 OR EXISTS"}[grouped]
+    where = {True: "EXISTS", False: "NOT EXISTS", None: "1 = 1 OR EXISTS"}[grouped]
     rows = ws.conn.execute(
         "SELECT p.media_sha256, p.kind, p.hashes, p.times, p.frames FROM media_phash p JOIN media m"
         f" ON m.sha256 = p.media_sha256 WHERE ({where} (SELECT 1 FROM footage_member f WHERE f.media_sha256 ="
-        " p.media_sha256)) AND (? IS NULL OR p.kind = ?) ORDER BY m.first_seen, m.sha256", (kind, kind))
+        " p.media_sha256)) AND (CAST(? AS TEXT) IS NULL OR p.kind = ?) ORDER BY m.first_seen, m.sha256", (kind, kind))
     return [(r[0], Fingerprint.from_blobs(r[1], r[2], r[3], r[4])) for r in rows]
 
 
@@ -106,8 +106,8 @@ def _write_links(ws: "Workspace", key: str, matches: list[Match], now: str) -> N
     for m in matches:
         a = m.alignment
         ws.conn.execute(
-            "INSERT OR IGNORE INTO footage_link (media_sha256, other_sha256, method, distance, offset_s, start_s,"
-            " end_s, frames, linker, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO footage_link (media_sha256, other_sha256, method, distance, offset_s, start_s,"
+            " end_s, frames, linker, linked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (key, m.key, m.method, m.distance, a and a.offset_s, a and a.start_s, a and a.end_s, a and a.frames,
              LINKER, now))
 
@@ -123,8 +123,9 @@ def _join_group(ws: "Workspace", key: str, others: list[str], now: str) -> None:
                             f" ({','.join('?' * (len(groups) - 1))})", (target, *groups[1:]))
     else:
         target = ws.conn.execute("SELECT COALESCE(MAX(footage_id), 0) + 1 FROM footage_member").fetchone()[0]
-    ws.conn.execute("INSERT OR REPLACE INTO footage_member (media_sha256, footage_id, linked_at) VALUES (?, ?, ?)",
-                    (key, target, now))
+    ws.conn.execute("INSERT INTO footage_member (media_sha256, footage_id, linked_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (media_sha256) DO UPDATE SET footage_id = excluded.footage_id,"
+                    " linked_at = excluded.linked_at", (key, target, now))
 
 
 def aligned_media(ws: "Workspace", media_sha256: str, start: float | None,

@@ -66,7 +66,8 @@ def reference_reposts(ws: "Workspace", person_id: int | None = None) -> list[Rep
     """Reposts of the reference photos of one person (or of everyone)."""
     rows = ws.conn.execute(
         "SELECT rr.reference_id, r.person_id, rr.media_sha256, rr.distance, rr.mirrored, rr.found_at"
-        " FROM reference_repost rr JOIN reference r ON r.id = rr.reference_id WHERE ? IS NULL OR r.person_id = ?"
+        " FROM reference_repost rr JOIN reference r ON r.id = rr.reference_id WHERE CAST(? AS INTEGER) IS NULL"
+        " OR r.person_id = ?"
         " ORDER BY r.person_id, rr.reference_id, rr.found_at, rr.media_sha256", (person_id, person_id)).fetchall()
     return [Repost(r[0], r[1], r[2], r[3], bool(r[4]), r[5], captures(ws, r[2])) for r in rows]
 

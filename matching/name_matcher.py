@@ -191,7 +191,7 @@ def _segment_tokens(text: str, start: float, words_json: str) -> list[Token]:
 
 def _post_texts(ws: "Workspace") -> Iterator[Text]:
     rows = ws.conn.execute(
-        "SELECT item.id, item.text, group_concat(item_media.media_sha256) FROM item"
+        f"SELECT item.id, item.text, {ws.db.string_agg('item_media.media_sha256', ',')} FROM item"
         " JOIN item_media ON item_media.item_id = item.id AND item_media.media_sha256 IS NOT NULL"
         " WHERE item.text != '' GROUP BY item.id ORDER BY item.id")
     for item_id, text, media in rows:

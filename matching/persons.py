@@ -12,6 +12,7 @@ reference row points at.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -79,17 +80,26 @@ def check_date(value: str | None, what: str) -> str | None:
         raise PersonError(f"{what}: expected a date YYYY-MM-DD, got {value!r}") from None
 
 
+def check_born(value: str | None, what: str = "--born") -> str | None:
+    """A date of birth: YYYY-MM-DD, or the year alone (YYYY) where a register knows no more."""
+    if value is None or re.fullmatch(r"\d{4}", value):
+        return value
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise PersonError(f"{what}: expected YYYY-MM-DD or YYYY, got {value!r}") from None
+
+
 def add_person(ws: "Workspace", data: PersonInput, actor: str = "cli") -> int:
     if not data.name.strip():
         raise PersonError("a person needs a name")
     if data.category is not None and data.category not in CATEGORIES:
         raise PersonError(f"category must be one of {', '.join(CATEGORIES)}, not {data.category!r}")
     row = {**asdict(data), "name_variants": json.dumps(data.name_variants, ensure_ascii=False),
-           "born": check_date(data.born, "--born"), "disappeared_on": check_date(data.disappeared_on, "--disappeared-on"),
+           "born": check_born(data.born), "disappeared_on": check_date(data.disappeared_on, "--disappeared-on"),
            "created_at": utc_now()}
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
-        person_id = ws.db["person"].insert(row).last_pk
+    with ws.transaction():
+        person_id = ws.db.insert("person", row)
         ws.audit.append(actor, "person.add", f"person:{person_id}", {"name": data.name})
     return int(person_id)
 
@@ -99,7 +109,7 @@ def _person(row: dict[str, Any]) -> Person:
 
 
 def get_person(ws: "Workspace", person_id: int) -> Person:
-    rows = list(ws.db.query("SELECT * FROM person WHERE id = ?", [person_id]))
+    rows = list(ws.db.query("SELECT * FROM person WHERE id = ?", (person_id,)))
     if not rows:
         raise PersonError(f"no person with id {person_id}")
     return _person(rows[0])
@@ -118,16 +128,15 @@ def add_consent(ws: "Workspace", data: ConsentInput, actor: str = "cli") -> int:
         raise PersonError("consent needs --given-by and --relation")
     row = {**asdict(data), "given_on": check_date(data.given_on, "--date"),
            "scopes": json.dumps(sorted(set(data.scopes))), "created_at": utc_now()}
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
-        consent_id = ws.db["consent"].insert(row).last_pk
+    with ws.transaction():
+        consent_id = ws.db.insert("consent", row)
         ws.audit.append(actor, "consent.add", f"consent:{consent_id}",
                         {"person_id": data.person_id, "scopes": sorted(set(data.scopes)), "given_by": data.given_by})
     return int(consent_id)
 
 
 def consents_of(ws: "Workspace", person_id: int) -> list[dict[str, Any]]:
-    rows = ws.db.query("SELECT * FROM consent WHERE person_id = ? ORDER BY id", [person_id])
+    rows = ws.db.query("SELECT * FROM consent WHERE person_id = ? ORDER BY id", (person_id,))
     return [{**r, "scopes": json.loads(r["scopes"]), "active": r["revoked_at"] is None} for r in rows]
 
 
@@ -135,7 +144,8 @@ def active_consent(ws: "Workspace", person_id: int, scope: str = "identification
     """The newest unrevoked consent of the person that covers `scope`."""
     row = ws.conn.execute(
         "SELECT id FROM consent WHERE person_id = ? AND revoked_at IS NULL"
-        " AND EXISTS (SELECT 1 FROM json_each(consent.scopes) WHERE value = ?) ORDER BY id DESC LIMIT 1",
+        f" AND EXISTS (SELECT 1 FROM {ws.db.json_values('consent.scopes')} WHERE CAST(value AS TEXT) = ?)"
+        " ORDER BY id DESC LIMIT 1",
         (person_id, scope)).fetchone()
     return row[0] if row else None
 
@@ -144,7 +154,8 @@ def searchable_person_ids(ws: "Workspace") -> list[int]:
     """Persons with an active identification consent: the only ones matching may look for."""
     return [r[0] for r in ws.conn.execute(
         "SELECT DISTINCT person_id FROM consent WHERE revoked_at IS NULL"
-        " AND EXISTS (SELECT 1 FROM json_each(consent.scopes) WHERE value = 'identification') ORDER BY person_id")]
+        f" AND EXISTS (SELECT 1 FROM {ws.db.json_values('consent.scopes')} WHERE CAST(value AS TEXT) = 'identification')"
+        " ORDER BY person_id")]
 
 
 def sweep_orphan_references(ws: "Workspace") -> int:
@@ -157,8 +168,7 @@ def sweep_orphan_references(ws: "Workspace") -> int:
     if not root.exists():
         return 0
     removed = 0
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         known = {r[0] for r in ws.conn.execute("SELECT photo_sha256 FROM reference")}
         for path in root.rglob("*.*"):
             sha = path.name.split(".")[0]

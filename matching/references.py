@@ -40,6 +40,7 @@ class EnrollOptions:
     face: int | None = None                # 1-based, faces numbered left to right
     photo_date: str | None = None
     actor: str = "cli"
+    sweep: bool = True                     # False: the caller swept once already (a bulk import)
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,8 @@ def enroll(ws: "Workspace", person_id: int, photos: Sequence[Path], options: Enr
         raise ConsentRequired(f"person {person_id} has no active consent with scope 'identification'; "
                               "record one first (svidok consent add)")
     check_date(options.photo_date, "--photo-date")
-    sweep_orphan_references(ws)
+    if options.sweep:
+        sweep_orphan_references(ws)
     return [_enroll_one(ws, person_id, consent_id, Path(photo), options) for photo in photos]
 
 
@@ -132,14 +134,13 @@ def _store(ws: "Workspace", person_id: int, consent_id: int, photo: Path, face: 
            options: EnrollOptions) -> int:
     from svidok.analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION
 
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         stored = ws.references.put_file(photo)
         row = {"person_id": person_id, "consent_id": consent_id, "photo_sha256": stored.sha256,
                "photo_path": stored.relpath, "photo_date": options.photo_date, "box": json.dumps(list(face.box)),
                "quality": json.dumps(face.quality.as_dict()), "embedding": face.embedding.astype("float32").tobytes(),
                "model": FACE_MODEL, "model_version": FACE_MODEL_VERSION, "created_at": utc_now()}
-        reference_id = int(ws.db["reference"].insert(row).last_pk)
+        reference_id = ws.db.insert("reference", row)
         ws.audit.append(options.actor, "reference.enroll", f"reference:{reference_id}",
                         {"person_id": person_id, "consent_id": consent_id, "photo_sha256": stored.sha256})
     return reference_id

@@ -85,9 +85,7 @@ def revoke_consent(ws: "Workspace", consent_id: int, actor: str = "cli",
     from svidok.matching import vector_index
 
     conn = ws.conn
-    conn.execute("PRAGMA secure_delete = ON")
-    with conn:
-        conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         person_id = _consent_to_revoke(ws, consent_id)
         refs = [r[0] for r in conn.execute("SELECT id FROM reference WHERE consent_id = ?", (consent_id,))]
         photos = _photos_only_of(ws, consent_id)                                          # 1
@@ -108,7 +106,7 @@ def revoke_consent(ws: "Workspace", consent_id: int, actor: str = "cli",
         ws.references.remove(sha, ext)
     sweep_orphan_references(ws)
     vector_index.drop_reference_caches(ws)
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.erase_deleted(["reference", "sighting", "consent"])
     return report
 
 
@@ -148,7 +146,8 @@ def _settle_sightings(ws: "Workspace", reference_ids: list[int], consent_id: int
     if not reference_ids:
         return 0, 0
     marks = ",".join("?" * len(reference_ids))
-    rests_on = f"EXISTS (SELECT 1 FROM json_each(sighting.reference_ids) WHERE value IN ({marks}))"
+    rests_on = (f"EXISTS (SELECT 1 FROM {ws.db.json_values('sighting.reference_ids')}"
+                f" WHERE CAST(value AS INTEGER) IN ({marks}))")
     note = f"reference consent {consent_id} revoked on {utc_now()[:10]}; its reference photos were deleted"
     now = utc_now()
     withdrawn = ws.conn.execute(

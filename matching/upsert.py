@@ -78,8 +78,7 @@ def upsert_candidates(ws: "Workspace", candidates: list[Candidate], actor: str,
     """Write candidates (best first) into the queue (see module doc)."""
     now, counts = utc_now(), {"new": 0, "updated": 0, "attached": 0, "superseded": 0}
     taken: set[tuple[int, str]] = set()
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         for cand in candidates:
             own = find_sighting(ws, cand, {s for s, m in taken if m == cand.media_sha256})            # 1
             if own is not None and (own.id, cand.media_sha256) in taken:
@@ -122,9 +121,10 @@ def find_sighting(ws: "Workspace", cand: Candidate, taken: set[int] = frozenset(
         rows = ws.conn.execute(_SELECT + " WHERE s.key = ?", (cand.key,)).fetchall()
         same = [Existing(*r) for r in rows] + attached
     else:
+        face_evidence = _has_reason(ws, "s.reasons", "'face'")
         rows = ws.conn.execute(
-            _SELECT + " WHERE s.person_id = ? AND s.media_sha256 = ? AND EXISTS (SELECT 1 FROM json_each(s.reasons)"
-            " WHERE json_extract(value, '$.kind') = 'face') ORDER BY s.id", (cand.person_id, cand.media_sha256))
+            _SELECT + f" WHERE s.person_id = ? AND s.media_sha256 = ? AND {face_evidence} ORDER BY s.id",
+            (cand.person_id, cand.media_sha256))
         same = [e for e in [*(Existing(*r) for r in rows), *attached]
                 if _overlap(e.start, e.end, cand.span_start_s, cand.span_end_s) is not None]
     if not same:
@@ -143,8 +143,7 @@ def _attached(ws: "Workspace", person_id: int, media: str, kind: str | None) -> 
     rows = ws.conn.execute(
         "SELECT s.id, s.status, sm.score, sm.reasons, sm.track_id, sm.span_start_s, sm.span_end_s"
         " FROM sighting_media sm JOIN sighting s ON s.id = sm.sighting_id WHERE s.person_id = ? AND sm.media_sha256 = ?"
-        " AND (? IS NULL OR EXISTS (SELECT 1 FROM json_each(sm.reasons) WHERE json_extract(value, '$.kind') = ?))"
-        " ORDER BY s.id",
+        f" AND (CAST(? AS TEXT) IS NULL OR {_has_reason(ws, 'sm.reasons', '?')}) ORDER BY s.id",
         (person_id, media, kind, kind)).fetchall()
     return [Existing(*r, primary=False) for r in rows]
 
@@ -158,8 +157,8 @@ def find_footage_sighting(ws: "Workspace", cand: Candidate, exclude: int | None 
     found: list[Existing] = []
     for other in aligned_media(ws, cand.media_sha256, cand.span_start_s, cand.span_end_s):
         rows = ws.conn.execute(
-            _SELECT + " WHERE s.person_id = ? AND s.media_sha256 = ? AND (? IS NULL OR EXISTS (SELECT 1 FROM"
-            " json_each(s.reasons) WHERE json_extract(value, '$.kind') = ?))",
+            _SELECT + " WHERE s.person_id = ? AND s.media_sha256 = ? AND (CAST(? AS TEXT) IS NULL OR"
+            f" {_has_reason(ws, 's.reasons', '?')})",
             (cand.person_id, other.media_sha256, kind, kind)).fetchall()
         for e in [*(Existing(*r) for r in rows), *_attached(ws, cand.person_id, other.media_sha256, kind)]:
             if e.id != exclude and e.status != "withdrawn" and \
@@ -182,10 +181,11 @@ def _withdraw_duplicate(ws: "Workspace", own: Existing, host: int, now: str) -> 
     """The duplicate is withdrawn; the other posts it held move to the footage's sighting."""
     ws.conn.execute("UPDATE sighting SET status = 'withdrawn', evidence_note = ?, updated_at = ? WHERE id = ?",
                     (f"same footage as sighting {host}; every post is listed there", now, own.id))
-    ws.conn.execute("INSERT OR IGNORE INTO sighting_media (sighting_id, media_sha256, via_sha256, track_id,"
+    ws.conn.execute("INSERT INTO sighting_media (sighting_id, media_sha256, via_sha256, track_id,"
                     " span_start_s, span_end_s, score, reasons, reference_ids, attached_at, updated_at)"
                     " SELECT ?, media_sha256, via_sha256, track_id, span_start_s, span_end_s, score, reasons,"
-                    " reference_ids, attached_at, ? FROM sighting_media WHERE sighting_id = ?", (host, now, own.id))
+                    " reference_ids, attached_at, ? FROM sighting_media WHERE sighting_id = ? ON CONFLICT DO NOTHING",
+                    (host, now, own.id))
     ws.conn.execute("DELETE FROM sighting_media WHERE sighting_id = ?", (own.id,))
 
 
@@ -200,10 +200,10 @@ def _attach(ws: "Workspace", cand: Candidate, host: Existing, now: str, actor: s
          refs, now, now))
     if not cursor.rowcount:
         return 0
-    ws.conn.execute(                        # revoking a consent must find every sighting resting on its references
-        "UPDATE sighting SET reference_ids = (SELECT json_group_array(value) FROM (SELECT value FROM"
-        " json_each(sighting.reference_ids) UNION SELECT value FROM json_each(?) ORDER BY value)) WHERE id = ?",
-        (refs, host.id))
+    held = ws.conn.execute("SELECT reference_ids FROM sighting WHERE id = ?", (host.id,)).scalar_one()
+    merged = sorted(set(json.loads(held or "[]")) | set(cand.reference_ids))
+    ws.conn.execute("UPDATE sighting SET reference_ids = ? WHERE id = ?",   # revocation must find every sighting
+                    (json.dumps(merged), host.id))                         # resting on its references
     ws.audit.append(actor, "sighting.attach", f"sighting:{host.id}",
                     {"media_sha256": cand.media_sha256, "via_sha256": host.via, "status": host.status,
                      "score": cand.score, "span": [cand.span_start_s, cand.span_end_s]})
@@ -220,6 +220,12 @@ def _refresh_attached(ws: "Workspace", cand: Candidate, own: Existing, now: str)
         " span_end_s = ?, updated_at = ? WHERE sighting_id = ? AND media_sha256 = ? AND (score != ? OR reasons != ?)",
         (score, reasons, refs, cand.track_id, cand.span_start_s, cand.span_end_s, now, own.id, cand.media_sha256,
          score, reasons))
+
+
+def _has_reason(ws: "Workspace", reasons: str, kind: str) -> str:
+    """SQL: the JSON list of reasons `reasons` holds one of kind `kind` (an SQL literal or `?`)."""
+    return (f"EXISTS (SELECT 1 FROM {ws.db.json_values(reasons)}"
+            f" WHERE {ws.db.json_field('value', 'kind')} = {kind})")
 
 
 def _overlap(start: float | None, end: float | None, other_start: float | None,
@@ -243,15 +249,15 @@ def _insert(ws: "Workspace", cand: Candidate, now: str) -> int:
     return int(ws.conn.execute(
         "INSERT INTO sighting (person_id, media_sha256, item_id, track_id, span_start_s, span_end_s, key,"
         " score, reasons, reference_ids, model_versions, status, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)",
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?) RETURNING id",
         (cand.person_id, cand.media_sha256, cand.item_id or _item_of(ws, cand.media_sha256), cand.track_id,
-         cand.span_start_s, cand.span_end_s, _free_key(ws, cand.key), *_values(cand), now, now)).lastrowid)
+         cand.span_start_s, cand.span_end_s, _free_key(ws, cand.key), *_values(cand), now, now)).scalar_one())
 
 
 def _free_key(ws: "Workspace", key: str) -> str:
     """The key, or key#2, #3 ... when a sighting whose span has since moved still holds it."""
-    taken = {r[0] for r in ws.conn.execute("SELECT key FROM sighting WHERE key = ? OR key GLOB ?",
-                                           (key, key + "#*"))}          # keys hold no glob characters
+    taken = {r[0] for r in ws.conn.execute("SELECT key FROM sighting WHERE key = ? OR substr(key, 1, ?) = ?",
+                                           (key, len(key) + 1, key + "#"))}
     n = 1
     while (candidate := key if n == 1 else f"{key}#{n}") in taken:
         n += 1

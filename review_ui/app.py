@@ -20,7 +20,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from svidok.cases.decisions import settle_open
-from svidok.foundation.workspace import DB_NAME, Workspace
+from svidok.foundation.workspace import Workspace, connect
 from svidok.review_ui.audit_writer import AuditWriter
 from svidok.review_ui.db import WorkspacePool
 from svidok.review_ui.throttle import LoginThrottle
@@ -54,15 +54,22 @@ def routes() -> list[Route | Mount]:
         Route("/api/sightings/{sid:int}", review.sighting),
         Route("/sightings/{sid:int}/decision", review.decide, methods=["POST"]),
         Route("/api/sightings/{sid:int}/decision", review.decide, methods=["POST"]),
+        Route("/sightings/{sid:int}/posts/{sha}/detach", review.detach, methods=["POST"]),
+        Route("/api/sightings/{sid:int}/posts/{sha}/detach", review.detach, methods=["POST"]),
+        Route("/reposts", review.reposts),
+        Route("/api/reposts", review.reposts),
         Route("/admin/conflicts", admin.conflicts),
         Route("/admin/conflicts/{sid:int}", admin.resolve, methods=["POST"]),
         Route("/admin/audit", admin.audit),
+        Route("/admin/status", admin.work_status),
+        Route("/api/admin/status", admin.work_status),
         Route("/cases", cases.cases, methods=["GET"]),
         Route("/cases", cases.case_open, methods=["POST"]),
         Route("/cases/{cid:int}", cases.case),
         Route("/cases/{cid:int}/attach", cases.case_attach, methods=["POST"]),
         Route("/cases/{cid:int}/notes", cases.case_note, methods=["POST"]),
         Route("/cases/{cid:int}/export", cases.case_export, methods=["POST"]),
+        Route("/cases/{cid:int}/packages/{name}", cases.case_package),
         Route("/media/{sha}", files.media),
         Route("/artifacts/{sha}", files.artifact),
         Route("/references/{rid:int}", files.reference),
@@ -109,6 +116,6 @@ def create_app(ws: Workspace) -> Starlette:
     app = Starlette(routes=routes(), middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
     app.state.ws = ws
     app.state.db = WorkspacePool(ws)
-    app.state.audit_writer = AuditWriter(ws.root / DB_NAME)
+    app.state.audit_writer = AuditWriter(lambda: connect(ws.root, ws.settings))
     app.state.login_throttle = LoginThrottle()
     return app

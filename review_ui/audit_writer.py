@@ -1,14 +1,14 @@
 """Audit entries for page views, committed without stalling the event loop.
 
 Every comparison view is audited, and its page goes out only once the entry is on disk
-(`synchronous=FULL`). These entries go through a connection of their own, used only by one
+(SQLite's `synchronous=FULL`, PostgreSQL's synchronous commit). These entries go through a connection of their own, used only by one
 worker thread: the event loop hands the entries over and awaits them, and the thread writes
-them in one transaction (BEGIN IMMEDIATE, the appends, COMMIT). Neither the wait for the write
+them in one transaction (the write turn, the appends, COMMIT). Neither the wait for the write
 lock (held by an analysis run or another request for as long as it takes) nor the disk flush
 happens on the event loop. Entries that arrive while a transaction is under way wait and are
 committed together by the next one (group commit): one flush serves many views, and each entry
 is still durable before its page is sent. The hash chain stays intact: each transaction reads
-the chain's tip inside BEGIN IMMEDIATE, like every other writer (svidok/foundation/audit.py).
+the chain's tip inside its write turn, like every other writer (svidok/foundation/audit.py).
 
 Entries that must share a transaction with other writes (decisions, cases) keep using
 `ws.audit` on the request's own connection (review_ui/db.py).
@@ -19,13 +19,11 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
-import sqlite_utils
-
 from svidok.foundation.audit import AuditLog
-from svidok.foundation.workspace import connect
+from svidok.foundation.database import Database
 
 
 @dataclass(frozen=True)
@@ -40,8 +38,8 @@ class AuditWriter:
     """Appends audit entries on its own connection in its own thread, one transaction at a time;
     `append` is called from the event loop (one loop at a time)."""
 
-    def __init__(self, db_path: Path) -> None:
-        self._db_path = db_path
+    def __init__(self, connect: Callable[[], Database]) -> None:
+        self._connect = connect
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-commit")
         self._log: AuditLog | None = None                  # opened by the worker thread on first use
         self._waiting: list[tuple[AuditEntry, asyncio.Future[int]]] = []
@@ -73,16 +71,8 @@ class AuditWriter:
     def _write(self, entries: list[AuditEntry]) -> list[int]:
         """In the worker thread: append the entries in one transaction; their sequence numbers."""
         log = self._open()
-        conn = log.db.conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            seqs = [log.append(e.actor, e.action, e.obj, e.details) for e in entries]   # appends join it
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return seqs
+        with log.db.transaction():
+            return [log.append(e.actor, e.action, e.obj, e.details) for e in entries]   # appends join it
 
     def _committed(self, batch: list[tuple[AuditEntry, asyncio.Future[int]]], work: Future[list[int]]) -> None:
         self._committing = False
@@ -105,11 +95,11 @@ class AuditWriter:
 
     def _open(self) -> AuditLog:
         if self._log is None:
-            self._log = AuditLog(sqlite_utils.Database(connect(self._db_path)))
+            self._log = AuditLog(self._connect())
         return self._log
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
         if self._log is not None:
-            self._log.db.conn.close()
+            self._log.db.close()
             self._log = None

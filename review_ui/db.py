@@ -48,8 +48,7 @@ class WorkspacePool:
         try:
             yield ws
         finally:
-            if ws.conn.in_transaction:               # work that failed half-way leaves no lock behind
-                ws.conn.execute("ROLLBACK")
+            ws.conn.rollback()                       # work that failed half-way leaves no lock behind
             self._give_back(ws)
 
     def call(self, work: Callable[Concatenate[Workspace, P], T], *args: P.args, **kwargs: P.kwargs) -> T:

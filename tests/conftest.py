@@ -1,4 +1,14 @@
-"""Shared fixtures: a fresh workspace, the CLI run in-process, the shared evaluation data."""
+"""Shared fixtures: a fresh workspace, the CLI run in-process, the shared evaluation data.
+
+The database backend: SQLite in each test's workspace folder by default. With
+`SVIDOK_TEST_DATABASE=postgresql` the whole suite runs on PostgreSQL instead
+(`SVIDOK_TEST_POSTGRESQL_URL`, default postgresql://postgres@127.0.0.1:5432/test, names the server
+and a database to connect to first): each test gets a fresh database copied from a template
+migrated once per test session, named by SVIDOK_DATABASE_URL for the test and its subprocesses,
+dropped afterwards with the template at the end. An unreachable server skips the run with the
+reason, or fails it where SVIDOK_TEST_REQUIRE_POSTGRESQL=1 (CI). Tests about SQLite's own files
+are marked `sqlite_only`.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +30,50 @@ from svidok.foundation.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+BACKEND = os.environ.get("SVIDOK_TEST_DATABASE", "sqlite")
+POSTGRESQL_SERVER = os.environ.get("SVIDOK_TEST_POSTGRESQL_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: about SQLite's own files or legacy schema; skipped on PostgreSQL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND != "sqlite":
+        skip = pytest.mark.skip(reason=f"about SQLite itself; this run is on {BACKEND}")
+        for item in items:
+            if "sqlite_only" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def postgresql_template() -> Iterator[str | None]:
+    """On a PostgreSQL run: a migrated template database for this session (dropped at the end)."""
+    if BACKEND == "sqlite":
+        yield None
+        return
+    from tests.postgresql import PostgreSQLServer
+
+    server = PostgreSQLServer.reach(POSTGRESQL_SERVER)
+    template = server.create_template()
+    yield template
+    server.drop(template)
+
+
+@pytest.fixture(autouse=True)
+def database_backend(postgresql_template: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Every test's own database: SQLite in its workspace, or a fresh PostgreSQL database."""
+    if postgresql_template is None:
+        monkeypatch.delenv("SVIDOK_DATABASE_URL", raising=False)
+        yield "sqlite"
+        return
+    from tests.postgresql import PostgreSQLServer
+
+    server = PostgreSQLServer.reach(POSTGRESQL_SERVER)
+    url = server.create_from(postgresql_template)
+    monkeypatch.setenv("SVIDOK_DATABASE_URL", url)
+    yield "postgresql"
+    server.drop(url)
 
 
 @pytest.fixture
@@ -33,6 +87,25 @@ def fresh_workspace(workspace_path: Path):
     ws = Workspace.create(workspace_path)
     yield ws
     ws.close()
+
+
+@pytest.fixture
+def another_database(postgresql_template: str | None):  # noqa: ANN201 - Settings
+    """Settings for a second workspace with a database of its own (another organisation's)."""
+    import dataclasses
+
+    from svidok.foundation.settings import DatabaseSettings, load_settings
+
+    settings = load_settings(environ={})
+    if postgresql_template is None:
+        yield settings
+        return
+    from tests.postgresql import PostgreSQLServer
+
+    server = PostgreSQLServer.reach(POSTGRESQL_SERVER)
+    url = server.create_from(postgresql_template)
+    yield dataclasses.replace(settings, database=DatabaseSettings(url=url))
+    server.drop(url)
 
 
 @pytest.fixture

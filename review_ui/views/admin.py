@@ -78,3 +78,23 @@ async def audit(request: Request) -> Response:
     given = request.query_params.get("offset", "")
     offset = int(given) if given.isdigit() else 0
     return page(request, "audit.html", await run_db(request, _audit_context, request.state.user, offset))
+
+
+def _status_context(ws: Workspace) -> dict[str, Any]:
+    """In a worker thread: the archive's counts (as `svidok status`) and, with a broker, the queue."""
+    from svidok.pipeline.work_status import archive_status
+
+    context: dict[str, Any] = {"status": archive_status(ws), "queue": None}
+    if ws.settings.broker.url:
+        from svidok.pipeline.queue_status import queue_status
+
+        context["queue"] = queue_status(ws.settings.broker).as_dict()
+    return context
+
+
+@guard("admin")
+async def work_status(request: Request) -> Response:
+    """The archive and the work at a glance: what `svidok status --json` prints, and its JSON twin."""
+    context = await run_db(request, _status_context)
+    twin = {**context["status"], **({"queue": context["queue"]} if context["queue"] is not None else {})}
+    return page(request, "work_status.html", context, twin)

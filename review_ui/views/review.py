@@ -1,10 +1,17 @@
-"""The review queue, the comparison page of one sighting, and recording or amending a decision.
+"""The review queue, the comparison page of one sighting, and recording or amending a decision;
+a post of the footage taken off a sighting ("not the same footage"); reposted family photos.
 
 The rules a decision is held to live in cases/review_rules.py and are applied by cases/decisions.py,
 so this view only reads the form or JSON body: `verdict`, `checklist` (JSON) or `cl_<feature>`
 (form), `observation`, `revealed` (JSON true, form "1": the page's attestation that every
 comparison image was un-blurred) and `amend` (JSON true, form "1": change one's own decision).
-A decision missing what its verdict needs is refused with 422 and the list of what is missing."""
+A decision missing what its verdict needs is refused with 422 and the list of what is missing.
+
+The sighting page lists every post of its footage (cases/footage_posts.py: each capture's own URL,
+channel, time and note, and how the post was linked); a reviewer may take an attached post off
+with a reason (`detach`: matching/footage.py `detach_post`, audited). Where a family's reference
+photo of the person was found reposted, the page shows it as a lead, never as a sighting, to those
+who may see reference photos; `/reposts` lists every such lead."""
 
 from __future__ import annotations
 
@@ -26,10 +33,12 @@ from svidok.cases.decisions import (
     own_decision,
     submit_decision,
 )
+from svidok.cases.footage_posts import footage_posts, repost_leads
 from svidok.cases.roles import allowed
 from svidok.cases.sightings import QueueFilter, load_sighting, neighbours, pending_queue, queue_summary
 from svidok.cases.users import User
 from svidok.foundation.workspace import Workspace
+from svidok.matching.footage import detach_post
 from svidok.review_ui.auth import guard, wants_json
 from svidok.review_ui.db import run_db
 from svidok.review_ui.render import error_page, page, plain
@@ -73,9 +82,12 @@ def _sighting_context(ws: Workspace, sid: int, user: User) -> dict[str, Any] | N
     prev_id, next_id = neighbours(ws, user, sid, detail.score)
     deciding = allowed(user.role, "sighting.decide") and detail.status == "pending"
     own = own_decision(ws, sid, user) if allowed(user.role, "sighting.decide") else None
+    leads = repost_leads(ws, detail.person["id"]) if allowed(user.role, "reference.view") else []
     return {"s": detail, "decisions": decisions_for(ws, sid) if visible else None, "decisions_hidden": not visible,
             "own": own, "can_decide": deciding and own is None, "can_amend": deciding and own is not None,
-            "prev_id": prev_id, "next_id": next_id, "features": FEATURES, "assessments": ASSESSMENTS}
+            "prev_id": prev_id, "next_id": next_id, "features": FEATURES, "assessments": ASSESSMENTS,
+            "posts": footage_posts(ws, sid), "reposts": leads,
+            "can_detach": allowed(user.role, "sighting.decide")}
 
 
 @guard("sighting.view")
@@ -89,7 +101,8 @@ async def sighting(request: Request) -> Response:
     response = page(request, "sighting.html", context, data=lambda: {
         **plain(context["s"]), "decisions": plain(context["decisions"]), "can_decide": context["can_decide"],
         "own_decision": plain(context["own"]), "can_amend": context["can_amend"],
-        "previous": context["prev_id"], "next": context["next_id"]})
+        "previous": context["prev_id"], "next": context["next_id"], "posts": plain(context["posts"]),
+        "reposts": plain(context["reposts"])})
     await viewed                      # the page goes out only once the view is on record
     return response
 
@@ -144,3 +157,36 @@ async def decide(request: Request) -> Response:
         return RedirectResponse(f"/sightings/{sid}?done={sid}", status_code=303)
     target = f"/sightings/{next_id}?done={sid}" if next_id else f"/queue?done={sid}"
     return RedirectResponse(target, status_code=303)
+
+
+@guard("sighting.decide")
+async def detach(request: Request) -> Response:
+    """A reviewer says an attached post is not the same footage: a reason is required."""
+    sid, media = request.path_params["sid"], request.path_params["sha"]
+    if "application/json" in request.headers.get("content-type", ""):
+        try:
+            reason = str((await request.json()).get("reason") or "").strip()
+        except (ValueError, AttributeError):
+            return error_page(request, 400, "malformed request")
+    else:
+        reason = str((await request.form()).get("reason", "")).strip()
+    if not reason:
+        return error_page(request, 422, "say why this post is not the same footage")
+    if not await run_db(request, detach_post, sid, media, request.state.user.name, reason):
+        return error_page(request, 404, f"no post {media} attached to sighting {sid}")
+    if wants_json(request):
+        return JSONResponse({"sighting": sid, "detached": media})
+    return RedirectResponse(f"/sightings/{sid}?detached={media}", status_code=303)
+
+
+@guard("reference.view")
+async def reposts(request: Request) -> Response:
+    """Every place a family's reference photo was found reposted (`?person=ID`: one person's)."""
+    person = _int(request.query_params.get("person"))
+    leads = await run_db(request, repost_leads, person)
+    viewed = request.app.state.audit_writer.append(request.state.user.name, "reposts.view",
+                                                   f"person:{person}" if person else "", {"json": wants_json(request)})
+    response = page(request, "reposts.html", {"reposts": leads, "person": person},
+                    data={"person": person, "reposts": leads})
+    await viewed
+    return response

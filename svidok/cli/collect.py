@@ -36,14 +36,17 @@ def _report_line(data: dict[str, Any]) -> None:
 @click.option("--all", "run_all", is_flag=True, help="Run every source of the sources file once (resumable).")
 @click.option("--sources", "sources_file", type=click.Path(path_type=Path), default=None,
               help="Sources file (default: setting collect.sources_file, configs/sources.toml).")
+@click.option("--enqueue", is_flag=True,
+              help="With --all: send one task per source to the workers (`svidok worker`, broker SVIDOK_BROKER_URL).")
 @common_options
 @click.pass_context
-def collect(ctx: click.Context, cc: CommandContext, run_all: bool, sources_file: Path | None) -> None:
+def collect(ctx: click.Context, cc: CommandContext, run_all: bool, sources_file: Path | None, enqueue: bool) -> None:
     """Archive posts and media from online sources.
 
     With --all, every source listed in configs/sources.toml is collected once, each by its
     collector, continuing where the last run stopped; a failing source is reported and the
-    others go on. Suited to cron or a systemd timer.
+    others go on. Suited to cron or a systemd timer. With --all --enqueue, each source becomes
+    one task for the workers (`svidok worker`) instead.
 
     Example:
 
@@ -55,10 +58,31 @@ def collect(ctx: click.Context, cc: CommandContext, run_all: bool, sources_file:
     """
     if ctx.invoked_subcommand is not None:
         return
+    if enqueue and not run_all:
+        raise click.UsageError("--enqueue goes with --all")
     if not run_all:
         click.echo(ctx.get_help())
         return
+    if enqueue:
+        _enqueue_all(cc, sources_file)
+        return
     _collect_all(cc, sources_file)
+
+
+def _enqueue_all(cc: CommandContext, sources_file: Path | None) -> None:
+    from svidok.cli.worker import broker_app
+    from svidok.collectors.sources import load_sources
+    from svidok.pipeline.enqueue import BrokerUnreachable, enqueue_sources
+
+    with cc.workspace() as ws:
+        sources = load_sources(sources_file or Path(ws.settings.collect.sources_file))
+        app = broker_app(cc, ws.settings)
+    try:
+        sent = enqueue_sources(app, sources)
+    except BrokerUnreachable as exc:
+        raise CommandError(str(exc)) from None
+    cc.emit(sent.as_dict(), lambda d: stderr.print(f"queued {d['enqueued']} source(s) for collection"
+                                                   f" ({d['already_queued']} already waiting)"))
 
 
 def _collect_all(cc: CommandContext, sources_file: Path | None) -> None:

@@ -134,12 +134,14 @@ def audit_verify(cc: CommandContext) -> None:
 
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
-    from svidok.cli import analyze, collect, demo, faces, ingest, models, package, persons, review, status
+    from svidok.cli import analyze, collect, demo, faces, ingest, models, package, persons, review, status, worker
     from svidok.cli import match as match_cli
     from svidok.cli import transcribe as transcribe_cli
+    from svidok.cli import migrate as migrate_cli
+    from svidok.cli import verify as verify_cli
 
     for module in (ingest, collect, analyze, faces, transcribe_cli, persons, match_cli, review, demo, models, status,
-                   package):
+                   package, worker, verify_cli, migrate_cli):
         for command in module.COMMANDS:
             main.add_command(command)
 

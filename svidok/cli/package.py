@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from svidok.cli.base import CommandContext, CommandError, common_options, stderr
-from svidok.foundation.workspace import DB_NAME, Workspace
+from svidok.foundation.workspace import Workspace
 
 
 @click.group()
@@ -40,7 +40,7 @@ def package_verify(cc: CommandContext, file: Path, public_key: Path | None, tsa_
     from svidok.cases.package_verify import VerifyOptions, verify_package
     from svidok.cases.timestamp import TimestampError, load_roots
 
-    ws = Workspace.open(cc.workspace_path) if (cc.workspace_path / DB_NAME).is_file() else None
+    ws = Workspace.open(cc.workspace_path) if Workspace.exists(cc.workspace_path) else None
     try:
         ca = tsa_ca or (ws.settings.export.tsa_ca_file if ws else "")
         options = VerifyOptions(ws, public_key.read_bytes() if public_key else None, load_roots(ca) if ca else [])

@@ -2,49 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
 from svidok.cli.base import CommandContext, common_options, stderr
-
-if TYPE_CHECKING:
-    from svidok.foundation.workspace import Workspace
-
-
-def media_counts(ws: Workspace) -> dict[str, int]:
-    """media; analyzed (nothing left for the current analyzers); analysis_failed; analysis_pending."""
-    try:
-        from svidok.analyzers.registry import default_analyzers
-        from svidok.pipeline import pending_media
-
-        analyzers = default_analyzers()
-    except ImportError:                     # analysis extras not installed: judge by the analysis table alone
-        analyzers = []
-    total = ws.conn.execute("SELECT COUNT(*) FROM media").fetchone()[0]
-    if analyzers:
-        current = " OR ".join("(analyzer = ? AND version = ?)" for _ in analyzers)
-        args = [x for a in analyzers for x in (a.name, a.version)]
-        failed = {r[0] for r in ws.conn.execute(
-            f"SELECT DISTINCT media_sha256 FROM analysis WHERE status = 'failed' AND ({current})", args)}
-        pending = {m.sha256 for a in analyzers for m in pending_media(ws, a)} - failed
-    else:
-        failed = {r[0] for r in ws.conn.execute("SELECT DISTINCT media_sha256 FROM analysis WHERE status = 'failed'")}
-        pending = {r[0] for r in ws.conn.execute(
-            "SELECT sha256 FROM media m WHERE NOT EXISTS (SELECT 1 FROM analysis a WHERE a.media_sha256 = m.sha256)")}
-    return {"media": total, "analyzed": total - len(failed) - len(pending), "analysis_failed": len(failed),
-            "analysis_pending": len(pending)}
-
-
-def sighting_counts(ws: Workspace) -> dict[str, int]:
-    from svidok.matching.sightings import STATUSES
-
-    counts = dict.fromkeys(STATUSES, 0)
-    for status, n in ws.conn.execute("SELECT status, COUNT(*) FROM sighting GROUP BY status"):
-        counts[status] = n
-    return counts
 
 
 @click.command()
@@ -54,17 +18,25 @@ def sighting_counts(ws: Workspace) -> dict[str, int]:
 def status(cc: CommandContext, days: int) -> None:
     """Count media and their analysis, sightings per status and persons per step (missing,
     candidate, confirmed, reported, informed); list confirmed persons whose family has not
-    been informed --days after the first confirmation.
+    been informed --days after the first confirmation. Where a broker is configured
+    (SVIDOK_BROKER_URL), also the tasks waiting per queue, taken by workers, and the workers
+    that answer; a broker that does not answer is reported and the rest is shown all the same.
 
     Example:
 
         svidok status --days 7 --json
     """
-    from svidok.cases.person_status import step_counts, uninformed_after
+    from svidok.cases.person_status import uninformed_after
+    from svidok.pipeline.work_status import archive_status
 
     with cc.workspace() as ws:
-        data: dict[str, Any] = {**media_counts(ws), "sightings": sighting_counts(ws), "persons": step_counts(ws)}
+        data: dict[str, Any] = archive_status(ws)
         data["uninformed_after_days"] = [u.__dict__ for u in uninformed_after(ws, days)]
+        broker = ws.settings.broker
+    if broker.url:
+        from svidok.pipeline.queue_status import queue_status
+
+        data["queue"] = queue_status(broker).as_dict()
     cc.emit(data, lambda d: _show_status(d, days))
 
 
@@ -73,6 +45,8 @@ def _show_status(data: dict[str, Any], days: int) -> None:
                  f" failed {data['analysis_failed']}")
     stderr.print("sightings: " + ", ".join(f"{k} {v}" for k, v in data["sightings"].items()))
     stderr.print("persons: " + ", ".join(f"{k} {v}" for k, v in data["persons"].items()))
+    if "queue" in data:
+        _show_queue(data["queue"])
     if not data["uninformed_after_days"]:
         stderr.print(f"every confirmed person's family was informed within {days} days")
         return
@@ -80,6 +54,15 @@ def _show_status(data: dict[str, Any], days: int) -> None:
     for u in data["uninformed_after_days"]:
         table.add_row(str(u["person_id"]), escape(u["name"]), u["step"], u["confirmed_at"][:10], str(u["days"]))
     stderr.print(table)
+
+
+def _show_queue(queue: dict[str, Any]) -> None:
+    if not queue["reachable"]:
+        stderr.print(f"[bold red]queue:[/] {escape(queue['broker'])}: {escape(queue['error'])}")
+        return
+    waiting = ", ".join(f"{k} {v}" for k, v in queue["depth"].items())
+    stderr.print(f"queue ({escape(queue['broker'])}): waiting {waiting}; taken by workers {queue['taken']}")
+    stderr.print(f"workers: {len(queue['workers'])}" + (f" ({', '.join(queue['workers'])})" if queue["workers"] else ""))
 
 
 @click.command()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from svidok.foundation.workspace import DB_NAME, Workspace
+from svidok.foundation.workspace import Workspace
 
 MARKER = ".svidok-demo"
 DEMO_PERSON = {
@@ -99,4 +99,4 @@ def run_demo(root: Path, say: Callable[[str], None]) -> DemoResult:
 
 
 def is_demo_workspace(root: Path) -> bool:
-    return (root / MARKER).is_file() and (root / DB_NAME).is_file()
+    return (root / MARKER).is_file() and Workspace.exists(root)

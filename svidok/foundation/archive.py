@@ -144,8 +144,8 @@ class Archive:
     def register_media(self, stored: StoredFile, original_name: str | None) -> bool:
         """Insert the media row if new; returns True when the bytes were not archived before."""
         cursor = self.ws.conn.execute(
-            "INSERT OR IGNORE INTO media (sha256, size, mime, ext, original_name, first_seen, path)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO media (sha256, size, mime, ext, original_name, first_seen, path)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
             (stored.sha256, stored.size, stored.mime, stored.ext, original_name, utc_now(), stored.relpath),
         )
         return cursor.rowcount == 1
@@ -182,11 +182,11 @@ class Archive:
             item_id = conn.execute(
                 "INSERT INTO item (source_kind, source_id, channel, url, posted_at, collected_at, text, author,"
                 " forwarded_from, views, language, kind, raw, collector, collector_version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (item.source_kind, item.source_id, item.channel, item.url, item.posted_at, now, item.text,
                  item.author, item.forwarded_from, item.views, item.language, item.kind, raw_json,
                  self.collector, self.collector_version),
-            ).lastrowid
+            ).scalar_one()
             self._add_version(item_id, item, raw_json, digest, "seen", now)
             status = SaveStatus.NEW
         else:
@@ -278,6 +278,6 @@ class Archive:
             "INSERT INTO source_state (source_key, checkpoint, last_run_at, last_status, items_total, errors)"
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(source_key) DO UPDATE SET checkpoint = excluded.checkpoint,"
             " last_run_at = excluded.last_run_at, last_status = excluded.last_status,"
-            " items_total = items_total + ?, errors = excluded.errors",
+            " items_total = source_state.items_total + ?, errors = excluded.errors",
             (source_key, json.dumps(checkpoint), utc_now(), status, new_items, json.dumps(errors or []), new_items),
         )

@@ -1,7 +1,7 @@
 """The audit log: append-only, each entry hash-chained to the one before it.
 
 hash = sha256(prev_hash + canonical JSON of (seq, at, actor, action, object, details)).
-SQLite triggers refuse UPDATE and DELETE on the table; `verify()` recomputes the chain and
+Triggers refuse UPDATE and DELETE on the table (TRUNCATE too on PostgreSQL); `verify()` recomputes the chain and
 so also detects edits made around the triggers (another tool, a dropped trigger) and entries
 removed from the middle. Removing the newest entries leaves a shorter valid chain: `verify()`
 reports the tip hash, and evidence exports record it, so a later shorter chain is visible.
@@ -14,9 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import sqlite_utils
-
 from svidok.foundation.clock import utc_now
+from svidok.foundation.database import Database
 
 GENESIS = "0" * 64
 
@@ -43,16 +42,13 @@ def _entry_hash(prev_hash: str, seq: int, at: str, actor: str, action: str, obj:
 class AuditLog:
     """Append and verify audit entries. Appends join the caller's transaction if one is open."""
 
-    def __init__(self, db: sqlite_utils.Database) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
 
     def append(self, actor: str, action: str, obj: str = "", details: dict[str, Any] | None = None) -> int:
         details_json = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
-        conn = self.db.conn
-        own_transaction = not conn.in_transaction
-        if own_transaction:
-            conn.execute("BEGIN IMMEDIATE")
-        try:
+        conn = self.db
+        with conn.transaction():
             last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
             at = utc_now()
@@ -62,18 +58,12 @@ class AuditLog:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, at, actor, action, obj, details_json, prev, digest),
             )
-            if own_transaction:
-                conn.execute("COMMIT")
             return seq
-        except BaseException:
-            if own_transaction:
-                conn.execute("ROLLBACK")
-            raise
 
     def verify(self) -> AuditReport:
         problems: list[AuditProblem] = []
         prev, expected_seq, count = GENESIS, 1, 0
-        rows = self.db.conn.execute(
+        rows = self.db.execute(
             "SELECT seq, at, actor, action, object, details, prev_hash, hash FROM audit ORDER BY seq"
         )
         for seq, at, actor, action, obj, details, prev_hash, digest in rows:
@@ -88,7 +78,7 @@ class AuditLog:
         return AuditReport(not problems, count, prev, problems)
 
     def entries(self, limit: int = 200, offset: int = 0) -> list[dict[str, Any]]:
-        rows = self.db.conn.execute(
+        rows = self.db.execute(
             "SELECT seq, at, actor, action, object, details FROM audit ORDER BY seq DESC LIMIT ? OFFSET ?",
             (limit, offset),
         ).fetchall()

@@ -1,8 +1,13 @@
-"""The workspace database schema and its forward migrations.
+"""The archive's database schema and its forward migrations.
 
-The schema version lives in SQLite's `user_version`. Each migration is a function that takes
-a `sqlite_utils.Database` and moves it one version forward; `migrate()` runs the missing ones
-in order, each in its own transaction. Never edit a released migration: add a new one.
+Since Alembic (svidok/foundation/migrations/), the schema is its revisions, applied by
+`migrate()` whenever a workspace is opened, on SQLite and PostgreSQL alike; the first revision
+(0001) is the schema as legacy version 8 left it. Add a change as a new revision
+(`alembic -c <config> revision`, see DEVELOPERS.md); never edit a released one.
+
+Before Alembic the version lived in SQLite's `user_version` and each step was one of the frozen
+SQL scripts below; they stay only to bring such older workspaces to version 8, which is then
+stamped as revision 0001. The comments in these scripts are the columns' documentation.
 
 Tables follow ../shared/DESIGN.md: the archive (item, item_version, media, item_media,
 artifact), analysis (analysis, face, track, transcript_segment, text_index), matching
@@ -14,8 +19,15 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
 
 import sqlite_utils
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+
+from svidok.foundation.database import Database, DatabaseError, describe
 
 ARCHIVE = """
 CREATE TABLE item (
@@ -431,20 +443,92 @@ CREATE INDEX reference_repost_media ON reference_repost(media_sha256);
 ]
 
 
+LEGACY_VERSION = len(MIGRATIONS)   # 8: the last schema version kept in SQLite's user_version
+ALEMBIC_ERA = LEGACY_VERSION + 1   # user_version of a SQLite database that Alembic manages (an older Svidok refuses it)
+BASELINE = "0001"                  # the Alembic revision equal to legacy version 8
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
 def schema_version(db: sqlite_utils.Database) -> int:
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
-def migrate(db: sqlite_utils.Database) -> int:
-    """Bring the database to the newest schema; returns the version reached."""
-    version = schema_version(db)
-    if version > len(MIGRATIONS):
+def migrate_legacy(db: sqlite_utils.Database | sqlite3.Connection, target: int = LEGACY_VERSION) -> int:
+    """Bring a pre-Alembic SQLite database to legacy `target` (8); returns the version reached.
+
+    Runs inside the caller's transaction when one is open, else one transaction per step."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > LEGACY_VERSION:
         raise RuntimeError(
-            f"workspace schema version {version} is newer than this Svidok ({len(MIGRATIONS)}); upgrade Svidok"
+            f"workspace schema version {version} is newer than this Svidok ({LEGACY_VERSION}); upgrade Svidok"
         )
-    for number, migration in enumerate(MIGRATIONS[version:], start=version + 1):
-        with db.conn:
-            db.execute("BEGIN IMMEDIATE")
-            migration(db)
-            db.execute(f"PRAGMA user_version = {number}")
-    return len(MIGRATIONS)
+    conn = db.conn if isinstance(db, sqlite_utils.Database) else db
+    for number, migration in enumerate(MIGRATIONS[version:target], start=version + 1):
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN IMMEDIATE")
+        migration(db)
+        conn.execute(f"PRAGMA user_version = {number}")
+        if own:
+            conn.execute("COMMIT")
+    return max(version, target)
+
+
+def migrate(db: Database) -> str:
+    """Bring the database to the newest schema (Alembic's head); returns that revision.
+
+    Safe with several processes at once: the upgrade runs in one write transaction, and the
+    version is read again once the write turn is ours."""
+    head = _head_revision()
+    if _current_revision(db) == head:
+        return head
+    with db.transaction():
+        current = _current_revision(db)
+        if current == head:
+            return head
+        if current is not None and current not in _known_revisions():
+            raise DatabaseError(f"{describe(db.url)}: schema revision {current} is newer than this Svidok; upgrade Svidok")
+        config = _alembic_config(db)
+        if current is None and db.backend == "sqlite":
+            legacy = db.execute("PRAGMA user_version").scalar_one()
+            if legacy > LEGACY_VERSION:
+                raise DatabaseError(f"{describe(db.url)}: schema version {legacy} is newer than this Svidok; upgrade Svidok")
+            if legacy:
+                migrate_legacy(db.sqlalchemy_connection.connection.driver_connection)
+                command.stamp(config, BASELINE)
+        command.upgrade(config, "head")
+        if db.backend == "sqlite":
+            db.execute(f"PRAGMA user_version = {ALEMBIC_ERA}")
+    return head
+
+
+def _current_revision(db: Database) -> str | None:
+    if db.backend == "sqlite":
+        exists = db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'").first()
+    else:
+        exists = db.execute("SELECT to_regclass('alembic_version')").scalar_one()
+    if not exists:
+        return None
+    return db.execute("SELECT version_num FROM alembic_version").scalar()
+
+
+def _alembic_config(db: Database) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = db.sqlalchemy_connection
+    return config
+
+
+@lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config)
+
+
+def _head_revision() -> str:
+    return _scripts().get_current_head() or BASELINE
+
+
+def _known_revisions() -> set[str]:
+    return {script.revision for script in _scripts().walk_revisions()}

@@ -159,6 +159,11 @@ class ReviewSettings:
     port: int = setting(8765, "Port of the review UI.")
     confirmations_needed: int = setting(2, "Independent reviewer confirmations that confirm a sighting.")
     rejections_needed: int = setting(2, "Independent reviewer rejections that reject a sighting.")
+    extra_reviews: int = setting(
+        0, "Reviews a sighting may get beyond max(confirmations_needed, rejections_needed) before it goes to an "
+        "admin as a conflict: 0 = a confirmation (or rejection) and an 'unsure' go to the admin; 1 = a third "
+        "reviewer decides them (two 'unsure' still go to the admin). See cases/review_rules.py."
+    )
     login_max_failures: int = setting(5, "Failed logins before a user is locked out for a while.")
     lockout_seconds: int = setting(300, "How long a locked-out user must wait.")
     session_hours: int = setting(12, "Login session lifetime, hours.")
@@ -182,6 +187,40 @@ class ExportSettings:
 
 
 @dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the archive's records live (the files always stay in the workspace folder)."""
+
+    url: str = setting(
+        "", "Empty: SQLite inside the workspace (svidok.db). postgresql://USER@HOST:PORT/DB: a shared PostgreSQL "
+        "database for a team (README, Team deployment); the workspace folder then holds the files and local settings."
+    )
+    pool_wait_s: float = setting(
+        30.0, "Longest wait for the database's write turn (another writer's transaction), seconds."
+    )
+
+
+@dataclass(frozen=True)
+class BrokerSettings:
+    """The task queue for `svidok worker` and `--enqueue` (Celery over Redis; svidok/pipeline/tasks.py)."""
+
+    url: str = setting(
+        "", "Empty: no task queue, everything runs in-process. redis://HOST:PORT/DB: the Redis broker that "
+        "`svidok worker`, `analyze --enqueue` and `collect --all --enqueue` use (env SVIDOK_BROKER_URL)."
+    )
+    visibility_timeout_s: int = setting(
+        7200, "A task taken by a worker that dies (kill -9, power loss) is delivered again after this many "
+        "seconds; keep it above the longest task (a long video), or a slow task is delivered twice."
+    )
+    max_retries: int = setting(8, "Retries of a failing task (broker or database unreachable, media not yet visible).")
+    retry_backoff_max_s: int = setting(
+        300, "Longest wait before a retry, seconds (waits double from 1 s up to this, with jitter)."
+    )
+    connect_timeout_s: float = setting(
+        5.0, "How long `--enqueue` and `svidok status` wait for the broker before saying it is unreachable, seconds."
+    )
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, one section per stage."""
 
@@ -191,6 +230,8 @@ class Settings:
     match: MatchSettings = field(default_factory=MatchSettings)
     review: ReviewSettings = field(default_factory=ReviewSettings)
     export: ExportSettings = field(default_factory=ExportSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    broker: BrokerSettings = field(default_factory=BrokerSettings)
 
 
 def _coerce(value: Any, kind: type, where: str) -> Any:

@@ -1,7 +1,9 @@
-"""The workspace: one folder holding the SQLite archive and every stored file.
+"""The workspace: one folder holding every stored file and, by default, the SQLite archive.
 
     <workspace>/            mode 0700
-        svidok.db           SQLite (WAL, foreign keys), schema in svidok/foundation/schema.py
+        svidok.db           SQLite (WAL, foreign keys), schema in svidok/foundation/schema.py;
+                            absent when `database.url` / SVIDOK_DATABASE_URL names a PostgreSQL
+                            database shared by a team (svidok/foundation/database.py)
         media/ab/cd/<sha256>.<ext>        originals, never modified
         derived/ab/cd/<sha256>.<ext>      frames, crops, screenshots, page HTML, audio
         references/ab/cd/<sha256>.<ext>   consented reference photos (deleted on revocation)
@@ -13,20 +15,18 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
-import sqlite_utils
-
 from svidok.foundation.audit import AuditLog
+from svidok.foundation.database import SQLITE_FILE, Database, DatabaseError, DBAPIError, describe, sqlite_url
 from svidok.foundation.schema import migrate
 from svidok.foundation.settings import Settings, load_settings
 from svidok.foundation.store import ContentStore
 
-DB_NAME = "svidok.db"
+DB_NAME = SQLITE_FILE
 FOLDERS = ("media", "derived", "references", "exports", "sessions")
 
 
@@ -38,14 +38,14 @@ def default_workspace_path() -> Path:
     return Path(os.environ.get("SVIDOK_WORKSPACE", "svidok-workspace"))
 
 
-def connect(db_path: Path) -> sqlite3.Connection:
-    """Open the database with the settings every Svidok connection uses."""
-    conn = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA busy_timeout=30000")
-    return conn
+def database_url(root: Path, settings: Settings) -> str:
+    """The workspace's database: `database.url` (SVIDOK_DATABASE_URL) or SQLite in the folder."""
+    return settings.database.url or sqlite_url(root / DB_NAME)
+
+
+def connect(root: Path, settings: Settings) -> Database:
+    """A new connection to the workspace's database, with the settings every Svidok connection uses."""
+    return Database(database_url(root, settings), write_wait_s=settings.database.pool_wait_s)
 
 
 class Workspace:
@@ -54,9 +54,13 @@ class Workspace:
     def __init__(self, root: Path, settings: Settings | None = None) -> None:
         self.root = root.resolve()
         self.settings = settings or load_settings(self.root)
-        self.conn = connect(self.root / DB_NAME)
-        self.db = sqlite_utils.Database(self.conn)
-        migrate(self.db)
+        self.conn = connect(self.root, self.settings)
+        self.db = self.conn
+        try:
+            migrate(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
 
     @classmethod
     def create(cls, root: Path, settings: Settings | None = None) -> "Workspace":
@@ -73,15 +77,29 @@ class Workspace:
 
     @classmethod
     def open(cls, root: Path, settings: Settings | None = None) -> "Workspace":
-        if not (root / DB_NAME).is_file():
+        settings = settings or load_settings(root.resolve() if root.exists() else root)
+        shared = bool(settings.database.url)
+        if not cls.exists(root, settings):
             raise WorkspaceError(f"no workspace at {root} (run `svidok init --workspace {root}` first)")
+        where = describe(settings.database.url) if shared else str(root / DB_NAME)
         try:
             workspace = cls(root, settings)
-        except sqlite3.DatabaseError as exc:
-            raise WorkspaceError(f"{root / DB_NAME}: not a readable Svidok database ({exc})") from None
+        except DatabaseError as exc:
+            raise WorkspaceError(str(exc)) from None
+        except DBAPIError as exc:
+            reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+            raise WorkspaceError(f"{where}: not a readable Svidok database ({reason})") from None
         for store in (workspace.media, workspace.derived, workspace.references):
             store.sweep_temp()
         return workspace
+
+    @staticmethod
+    def exists(root: Path, settings: Settings | None = None) -> bool:
+        """Whether `svidok init` made a workspace here (its files; its database, when it is SQLite)."""
+        settings = settings or load_settings(root.resolve() if root.exists() else root)
+        if settings.database.url:
+            return (root / "media").is_dir()
+        return (root / DB_NAME).is_file()
 
     def _store(self, name: str) -> ContentStore:
         return ContentStore(self.root / name, self.root, self.settings.archive.max_file_bytes)
@@ -103,24 +121,16 @@ class Workspace:
 
     @cached_property
     def audit(self) -> AuditLog:
-        return AuditLog(self.db)
+        return AuditLog(self.conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One short write transaction (BEGIN IMMEDIATE ... COMMIT, ROLLBACK on error).
+    def transaction(self) -> Iterator[Database]:
+        """One short write transaction (the write turn taken, COMMIT, ROLLBACK on error).
 
         Inside an open transaction it joins that one. Never compute or wait on the network
-        inside: other processes wait for the write lock meanwhile."""
-        if self.conn.in_transaction:
-            yield self.conn
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        inside: other processes wait for the write turn meanwhile."""
+        with self.conn.transaction() as conn:
+            yield conn
 
     def path(self, relpath: str) -> Path:
         return self.root / relpath

@@ -30,15 +30,26 @@ class AnalysisReport:
                 "counts": self.counts, "errors": self.errors}
 
 
+MEDIA_FILE_COLUMNS = ("m.sha256, m.path, m.mime,"
+                      " (SELECT i.language FROM item_media im JOIN item i ON i.id = im.item_id"
+                      "   WHERE im.media_sha256 = m.sha256 AND i.language IS NOT NULL LIMIT 1)")
+
+
+def media_file(workspace: "Workspace", sha256: str) -> "MediaFile | None":
+    """One archived media file as the analyzers see it (None when the archive has no such file)."""
+    from svidok.analyzers.base import MediaFile
+
+    row = workspace.conn.execute(f"SELECT {MEDIA_FILE_COLUMNS} FROM media m WHERE m.sha256 = ?", (sha256,)).fetchone()
+    return None if row is None else MediaFile(row[0], workspace.path(row[1]), row[2], row[3])
+
+
 def pending_media(workspace: "Workspace", analyzer: "Analyzer", reanalyze: bool = False) -> list["MediaFile"]:
     """Media files this analyzer's current version has not done yet (all of them with reanalyze)."""
     from svidok.analyzers.base import MediaFile
 
     rows = workspace.conn.execute(
-        "SELECT m.sha256, m.path, m.mime,"
-        " (SELECT i.language FROM item_media im JOIN item i ON i.id = im.item_id"
-        "   WHERE im.media_sha256 = m.sha256 AND i.language IS NOT NULL LIMIT 1)"
-        " FROM media m WHERE ? OR NOT EXISTS (SELECT 1 FROM analysis a WHERE a.media_sha256 = m.sha256"
+        f"SELECT {MEDIA_FILE_COLUMNS}"
+        " FROM media m WHERE ? = 1 OR NOT EXISTS (SELECT 1 FROM analysis a WHERE a.media_sha256 = m.sha256"
         "   AND a.analyzer = ? AND a.version = ? AND a.status = 'done')"
         " ORDER BY m.first_seen",
         (reanalyze, analyzer.name, analyzer.version),

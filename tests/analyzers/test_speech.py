@@ -135,7 +135,7 @@ def test_audio_less_video_records_nothing_and_no_error(fresh_workspace, tmp_path
 def test_analyzer_writes_segments_with_enrolled_names_and_clears(fresh_workspace) -> None:
     ws = fresh_workspace
     person = ws.conn.execute("INSERT INTO person (name, name_variants, created_at) VALUES"
-                             " ('Коваленко Богдан Сергеевич', '[\"Богдан Коваленко\"]', 'now')").lastrowid
+                             " ('Коваленко Богдан Сергеевич', '[\"Богдан Коваленко\"]', 'now') RETURNING id").scalar_one()
     ws.conn.execute("INSERT INTO consent (person_id, given_by, relation, given_on, scopes, created_at)"
                     " VALUES (?, 'Мать', 'mother', '2024-01-01', '[\"identification\"]', 'now')", (person,))
     media = _store(ws, NAME, language="ru")

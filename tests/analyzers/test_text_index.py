@@ -12,10 +12,11 @@ from svidok.foundation.text import stem
 
 
 def add_segment(ws, text: str, start: float = 12.5, sha: str = "ab" * 32) -> int:  # noqa: ANN001
-    ws.conn.execute("INSERT OR IGNORE INTO media (sha256, size, mime, ext, first_seen, path)"
-                    " VALUES (?, 1, 'video/mp4', 'mp4', 'now', 'media/x.mp4')", (sha,))
+    ws.conn.execute("INSERT INTO media (sha256, size, mime, ext, first_seen, path)"
+                    " VALUES (?, 1, 'video/mp4', 'mp4', 'now', 'media/x.mp4') ON CONFLICT DO NOTHING", (sha,))
     return ws.conn.execute("INSERT INTO transcript_segment (media_sha256, start_s, end_s, text, language, model,"
-                           " model_version) VALUES (?, ?, ?, ?, 'ru', 'm', '1')", (sha, start, start + 3, text)).lastrowid
+                           " model_version) VALUES (?, ?, ?, ?, 'ru', 'm', '1') RETURNING id",
+                           (sha, start, start + 3, text)).scalar_one()
 
 
 @pytest.mark.parametrize(("forms"), [

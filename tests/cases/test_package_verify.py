@@ -115,8 +115,8 @@ def test_tamper_5_the_audit_tip_changed_and_resigned(case_ready, exported, tmp_p
     assert "the audit tip does not recompute" in str(against_ws.problems)
 
 
-def test_a_package_whose_audit_tip_is_not_in_the_workspace_fails(exported, tmp_path):
-    with Workspace.create(tmp_path / "other") as other:
+def test_a_package_whose_audit_tip_is_not_in_the_workspace_fails(exported, tmp_path, another_database):
+    with Workspace.create(tmp_path / "other", another_database) as other:
         seed_workspace(other)                           # another organisation's workspace: its own chain
         report = verify_package(exported.package, VerifyOptions(workspace=other))
     assert "not in this workspace's audit chain" in str(report.problems)

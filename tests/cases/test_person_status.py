@@ -130,18 +130,29 @@ def test_counts_per_step_and_families_not_informed(run_json, found) -> None:
 
 
 
+@pytest.mark.sqlite_only
 def test_an_older_workspace_gains_the_status_tables_in_place(tmp_path) -> None:
+    """Every pre-Alembic SQLite version (user_version 0-8) upgrades in place to Alembic's head."""
     import sqlite3
 
     import sqlite_utils
 
-    from svidok.foundation.schema import MIGRATIONS, migrate
+    from svidok.foundation.database import Database, sqlite_url
+    from svidok.foundation.schema import ALEMBIC_ERA, MIGRATIONS, _head_revision, migrate
 
-    tables = {"person_report", "family_contact", "person_place"}
-    for version in range(len(MIGRATIONS)):
-        db = sqlite_utils.Database(sqlite3.connect(tmp_path / f"v{version}.db", isolation_level=None))
+    tables = {"person_report", "family_contact", "person_place", "reference_repost", "alembic_version"}
+    for version in range(len(MIGRATIONS) + 1):
+        path = tmp_path / f"v{version}.db"
+        legacy = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
         for number, migration in enumerate(MIGRATIONS[:version], start=1):
-            migration(db)
-            db.execute(f"PRAGMA user_version = {number}")
-        assert migrate(db) == len(MIGRATIONS)
-        assert tables <= set(db.table_names()), version
+            migration(legacy)
+            legacy.execute(f"PRAGMA user_version = {number}")
+        if version >= 3:                                      # version 3 made the person table
+            legacy.execute("INSERT INTO person (name, created_at) VALUES ('Олександр Петренко', 'then')")
+        legacy.conn.close()
+        db = Database(sqlite_url(path))
+        assert migrate(db) == _head_revision()
+        assert tables <= db.tables(), version
+        assert db.execute("PRAGMA user_version").scalar_one() == ALEMBIC_ERA
+        assert db.execute("SELECT count(*) FROM person").scalar_one() == (1 if version >= 3 else 0)
+        db.close()

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.factories import drop_audit_guards
+
 
 def _fill(ws, n=5):
     for i in range(n):
@@ -32,8 +34,7 @@ def test_update_and_delete_are_refused_by_the_database(fresh_workspace):
 def test_tampering_around_the_triggers_is_detected(fresh_workspace, run_cli, tamper, problem):
     _fill(fresh_workspace)
     conn = fresh_workspace.conn
-    conn.execute("DROP TRIGGER audit_no_update")
-    conn.execute("DROP TRIGGER audit_no_delete")
+    drop_audit_guards(conn)
     conn.execute(tamper)
     result = run_cli("audit", "verify", "--json")
     assert result.exit_code == 1

@@ -13,7 +13,8 @@ from typing import Any
 from svidok.analyzers.base import AnalysisOutcome, Analyzer, MediaFile
 from svidok.collectors.base import Collector
 from svidok.foundation.archive import Archive, ItemRecord
-from svidok.foundation.workspace import DB_NAME, connect
+from svidok.foundation.database import Database
+from svidok.foundation.workspace import connect, database_url
 from svidok.pipeline import run_analysis, run_collector
 
 
@@ -50,13 +51,11 @@ class WaitingAnalyzer(Analyzer):
 
 def write_from_another_connection(ws) -> None:
     """A short write, as the review UI makes, with a short busy timeout: raises if the lock is held."""
-    other = connect(ws.root / DB_NAME)
-    other.execute("PRAGMA busy_timeout=300")
+    other = Database(database_url(ws.root, ws.settings), write_wait_s=0.3)
     try:
-        other.execute("BEGIN IMMEDIATE")
-        other.execute("INSERT INTO source_state (source_key, last_status) VALUES ('ui-probe', 'ok')"
-                      " ON CONFLICT(source_key) DO UPDATE SET last_status = 'ok'")
-        other.execute("COMMIT")
+        with other.transaction():
+            other.execute("INSERT INTO source_state (source_key, last_status) VALUES ('ui-probe', 'ok')"
+                          " ON CONFLICT(source_key) DO UPDATE SET last_status = 'ok'")
     finally:
         other.close()
 
@@ -74,7 +73,7 @@ def test_a_collector_waiting_on_the_network_holds_no_write_lock(fresh_workspace)
         assert collector.waiting.wait(5)
         write_from_another_connection(fresh_workspace)          # "database is locked" before the fix
         deadline = time.monotonic() + 5
-        reader = connect(fresh_workspace.root / DB_NAME)
+        reader = connect(fresh_workspace.root, fresh_workspace.settings)
         while not reader.execute("SELECT 1 FROM item WHERE source_id = 'one'").fetchone():
             assert time.monotonic() < deadline, "the first post was not committed while the collector waited"
             time.sleep(0.02)

@@ -76,24 +76,23 @@ def insert_faces(ws, media_sha256: str, image_path: Path) -> list[int]:  # noqa:
     from svidok.analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, detect_faces, load_image
 
     ids = []
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
+    with ws.transaction():
         for face in detect_faces(load_image(image_path)):
             emb = face.embedding.astype(np.float32).tobytes()
             track = ws.conn.execute(
                 "INSERT INTO track (media_sha256, n_faces, embedding, analyzer, analyzer_version)"
-                " VALUES (?, 1, ?, 'faces', 'test')", (media_sha256, emb)).lastrowid
+                " VALUES (?, 1, ?, 'faces', 'test') RETURNING id", (media_sha256, emb)).scalar_one()
             face_id = ws.conn.execute(
                 "INSERT INTO face (media_sha256, box, quality, embedding, track_id, model, model_version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (media_sha256, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()), emb, track,
-                 FACE_MODEL, FACE_MODEL_VERSION)).lastrowid
+                 FACE_MODEL, FACE_MODEL_VERSION)).scalar_one()
             ids.append(face_id)
     return ids
 
 
 def add_transcript(ws, media_sha256: str, text: str, start: float = 3.0) -> None:  # noqa: ANN001
-    with ws.conn:
+    with ws.transaction():
         ws.conn.execute("INSERT INTO transcript_segment (media_sha256, start_s, end_s, text, language, model,"
                         " model_version) VALUES (?, ?, ?, ?, 'ru', 'whisper-base', 'test')",
                         (media_sha256, start, start + 4.0, text))

@@ -46,7 +46,7 @@ def archive(ws, clips: dict[str, Path], *names: str) -> dict[str, str]:  # noqa:
 
 def person(ws) -> int:  # noqa: ANN001
     with ws.transaction():
-        return ws.conn.execute("INSERT INTO person (name, created_at) VALUES ('Іван Коваль', 'now')").lastrowid
+        return ws.conn.execute("INSERT INTO person (name, created_at) VALUES ('Іван Коваль', 'now') RETURNING id").scalar_one()
 
 
 def face(person_id: int, media: str, start: float, end: float, score: float = 0.8) -> Candidate:

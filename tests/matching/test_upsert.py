@@ -13,7 +13,7 @@ MEDIA = "ab" * 32
 def _seed(ws) -> int:  # noqa: ANN001 - Workspace
     ws.conn.execute("INSERT INTO media (sha256, size, mime, ext, first_seen, path) VALUES (?, 1, 'video/mp4', 'mp4',"
                     " 'now', 'media/x.mp4')", (MEDIA,))
-    return ws.conn.execute("INSERT INTO person (name, created_at) VALUES ('Іван Коваль', 'now')").lastrowid
+    return ws.conn.execute("INSERT INTO person (name, created_at) VALUES ('Іван Коваль', 'now') RETURNING id").scalar_one()
 
 
 def _face(person: int, start: float | None, end: float | None, score: float = 0.8, track: int = 7) -> Candidate:

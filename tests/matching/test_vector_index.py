@@ -10,13 +10,12 @@ from svidok.matching.vector_index import cache_dir, load_face_index
 
 
 def _add_faces(ws, vectors: np.ndarray) -> list[int]:  # noqa: ANN001
-    with ws.conn:
-        ws.conn.execute("BEGIN IMMEDIATE")
-        ws.conn.execute("INSERT OR IGNORE INTO media (sha256, size, mime, ext, first_seen, path)"
-                        " VALUES ('m', 1, 'image/jpeg', 'jpg', 'now', 'media/m.jpg')")
+    with ws.transaction():
+        ws.conn.execute("INSERT INTO media (sha256, size, mime, ext, first_seen, path)"
+                        " VALUES ('m', 1, 'image/jpeg', 'jpg', 'now', 'media/m.jpg') ON CONFLICT DO NOTHING")
         return [ws.conn.execute("INSERT INTO face (media_sha256, box, embedding, model, model_version)"
-                                " VALUES ('m', ?, ?, 'test', '1')", (json.dumps([0, 1, 1, 0]),
-                                                                      v.astype(np.float32).tobytes())).lastrowid
+                                " VALUES ('m', ?, ?, 'test', '1') RETURNING id", (json.dumps([0, 1, 1, 0]),
+                                                                      v.astype(np.float32).tobytes())).scalar_one()
                 for v in vectors]
 
 

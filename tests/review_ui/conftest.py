@@ -39,10 +39,10 @@ class Seed:
 
 def insert(ws: Workspace, table: str, **values) -> int:
     cols = ", ".join(f'"{k}"' for k in values)
-    cur = ws.conn.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join("?" * len(values))})',
+    cur = ws.conn.execute(f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join("?" * len(values))}) RETURNING *',
                           [json.dumps(v, ensure_ascii=False) if isinstance(v, (list, dict)) else v
                            for v in values.values()])
-    return cur.lastrowid
+    return cur.first()[0]
 
 
 def add_person(ws: Workspace, name: str, born: str | None = None) -> int:
@@ -63,8 +63,8 @@ def add_reference(ws: Workspace, person: int, consent: int, seed: int, photo_dat
 
 def add_media(ws: Workspace, data: bytes, ext: str, item: int, position: int = 0) -> str:
     stored = ws.media.put_bytes(data, ext)
-    ws.conn.execute("INSERT OR IGNORE INTO media (sha256, size, mime, ext, original_name, first_seen, path)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)", (stored.sha256, stored.size, stored.mime, stored.ext,
+    ws.conn.execute("INSERT INTO media (sha256, size, mime, ext, original_name, first_seen, path)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (stored.sha256, stored.size, stored.mime, stored.ext,
                                                       f"file.{ext}", utc_now(), stored.relpath))
     insert(ws, "item_media", item_id=item, position=position, media_sha256=stored.sha256, status="stored",
            role="video" if ext == "mp4" else "photo", source_ref=f"video_files/file.{ext}")
@@ -73,8 +73,8 @@ def add_media(ws: Workspace, data: bytes, ext: str, item: int, position: int = 0
 
 def add_artifact(ws: Workspace, source: str, kind: str, seed: int, time_s: float) -> str:
     stored = ws.derived.put_bytes(jpeg_bytes(seed, (40, 40) if kind == "crop" else (64, 48)), "jpg")
-    ws.conn.execute("INSERT OR IGNORE INTO artifact (sha256, kind, source_sha256, time_s, mime, path, producer,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (stored.sha256, kind, source, time_s,
+    ws.conn.execute("INSERT INTO artifact (sha256, kind, source_sha256, time_s, mime, path, producer,"
+                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (stored.sha256, kind, source, time_s,
                     stored.mime, stored.relpath, "analyzers.faces 1.0", utc_now()))
     return stored.sha256
 

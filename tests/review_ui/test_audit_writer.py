@@ -1,17 +1,15 @@
 """Page-view audit entries committed off the event loop stay one valid, complete hash chain."""
 
 import asyncio
-import sqlite3
 
-import pytest
-
-from svidok.foundation.workspace import DB_NAME, Workspace
+from svidok.foundation.database import Database, DatabaseError, sqlite_url
+from svidok.foundation.workspace import Workspace, connect
 from svidok.review_ui.audit_writer import AuditWriter
 
 
 def test_concurrent_views_are_group_committed_into_one_valid_chain(tmp_path):
     with Workspace.create(tmp_path / "ws") as ws:
-        writer = AuditWriter(ws.root / DB_NAME)
+        writer = AuditWriter(lambda: connect(ws.root, ws.settings))
 
         async def views():
             first = writer.append("rev0", "sighting.view", "sighting:0")
@@ -29,10 +27,11 @@ def test_concurrent_views_are_group_committed_into_one_valid_chain(tmp_path):
 
 
 def test_every_waiting_view_gets_the_error_when_the_entry_cannot_be_written(tmp_path):
-    writer = AuditWriter(tmp_path / "missing" / DB_NAME)
+    writer = AuditWriter(lambda: Database(sqlite_url(tmp_path / "missing" / "svidok.db")))
 
     async def views():
         return await asyncio.gather(*(writer.append("rev1", "sighting.view", f"sighting:{i}") for i in range(3)),
                                     return_exceptions=True)
 
-    assert all(isinstance(r, sqlite3.OperationalError) for r in asyncio.run(views()))
+    errors = asyncio.run(views())
+    assert all(isinstance(r, DatabaseError) and "cannot open the database" in str(r) for r in errors), errors

@@ -1,16 +1,16 @@
-"""A writer elsewhere (an analysis run) holding SQLite's write lock makes the UI's requests wait,
+"""A writer elsewhere (an analysis run) holding the write turn (SQLite's write lock, PostgreSQL's
+advisory lock) makes the UI's requests wait,
 not fail, and never freezes the UI: the database work runs off the event loop."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 
 import httpx
 
-from svidok.foundation.workspace import DB_NAME
+from svidok.foundation.workspace import connect
 from tests.conftest import serving
 from tests.review_ui.conftest import CSRF, PASSWORD, evidence
 
@@ -41,8 +41,8 @@ def test_requests_wait_for_a_writer_elsewhere_while_the_ui_stays_responsive(seed
     with serving(app) as url:
         rev1, rev2 = _logged_in(url, "rev1"), _logged_in(url, "rev2")
         anonymous = httpx.Client(base_url=url, timeout=5)
-        writer = sqlite3.connect(seeded.ws.root / DB_NAME, isolation_level=None)
-        writer.execute("BEGIN IMMEDIATE")                     # an analysis run writing
+        writer = connect(seeded.ws.root, seeded.ws.settings)
+        writer.begin()                                        # an analysis run writing
         held = time.monotonic()
         results: dict = {}
         threads = [
@@ -59,7 +59,7 @@ def test_requests_wait_for_a_writer_elsewhere_while_the_ui_stays_responsive(seed
             assert anonymous.get(path).status_code == 200
             prompt[path] = time.monotonic() - started
         time.sleep(max(0.0, HOLD_S - (time.monotonic() - held)))
-        writer.execute("COMMIT")
+        writer.commit()
         for thread in threads:
             thread.join(30)
         writer.close()

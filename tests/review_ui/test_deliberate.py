@@ -123,7 +123,6 @@ def test_sightings_an_older_svidok_left_pending_for_ever_are_settled_when_the_ui
     for name in ("rev1", "rev2"):                   # as the old rule left them: two unsure, still pending
         ws.conn.execute("INSERT INTO decision (sighting_id, reviewer_id, verdict, at) VALUES (?, ?, 'unsure', ?)",
                         (sid, seeded.users[name], "2026-01-01T00:00:00Z"))
-    ws.conn.commit()
     apps = [create_app(ws)]
     try:
         assert ws.conn.execute("SELECT status, conflict_reason FROM sighting WHERE id = ?", (sid,)).fetchone() == \
