@@ -30,8 +30,12 @@ $(STAMP): requirements.lock pyproject.toml scripts/dlib_with_blas.sh
 demo: setup
 	$(BIN)/svidok demo
 
+# The whole suite twice: on SQLite (each test's workspace), then on PostgreSQL (a fresh database per
+# test on the server at SVIDOK_TEST_POSTGRESQL_URL, default postgresql://postgres@127.0.0.1:5432/test;
+# no server: that run is skipped with the reason, or fails where SVIDOK_TEST_REQUIRE_POSTGRESQL=1).
 test: setup
 	$(BIN)/python -m pytest -q
+	SVIDOK_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q
 
 # Regenerate the lock from the current venv (after adding a package to pyproject.toml).
 # The locally built dlib (step 5) is not locked: dlib-bin stays the pin.

@@ -156,7 +156,8 @@ def settle_open(ws: Workspace, actor: str) -> list[tuple[int, str, str | None]]:
 
 def _settle(ws: Workspace, sighting_id: int, decision_id: int = 0) -> Outcome:
     """Apply cases/review_rules.py `settle` to the sighting's reviewer decisions and store the result."""
-    row = ws.conn.execute("SELECT COUNT(CASE WHEN verdict = 'confirm' THEN 1 END), COUNT(CASE WHEN verdict = 'reject' THEN 1 END),"
+    row = ws.conn.execute("SELECT COUNT(CASE WHEN verdict = 'confirm' THEN 1 END),"
+                          " COUNT(CASE WHEN verdict = 'reject' THEN 1 END),"
                           " COUNT(CASE WHEN verdict = 'unsure' THEN 1 END)"
                           " FROM decision WHERE sighting_id = ?", (sighting_id,)).fetchone()
     tally = Tally(*(int(n or 0) for n in row))

@@ -96,7 +96,8 @@ def _confirmations(ws: Workspace, person_id: int) -> list[TimelineEvent]:
             "SELECT COALESCE(i.posted_at, s.created_at), i.channel, s.reasons FROM sighting s LEFT JOIN item i"
             " ON i.id = s.item_id WHERE s.id = ?", (sid,)).fetchone()
         decided = ws.conn.execute(
-            f"SELECT MAX(d.at), {ws.db.string_agg('u.name', ', ')} FROM decision d JOIN app_user u ON u.id = d.reviewer_id"
+            f"SELECT MAX(d.at), {ws.db.string_agg('u.name', ', ')}"
+            " FROM decision d JOIN app_user u ON u.id = d.reviewer_id"
             " WHERE d.sighting_id = ? AND d.verdict IN ('confirm', 'resolve-confirm')", (sid,)).fetchone()
         sites = sorted({r.get("name", "") for r in json.loads(reasons or "[]") if r.get("kind") == "detention-site"})
         text = f"sighting {sid} confirmed: seen {seen[:10]}" + (f" ({channel})" if channel else "") + \

@@ -87,7 +87,8 @@ def pending_queue(ws: Workspace, user: User, f: QueueFilter) -> QueuePage:
     """Pending sightings this user has not decided on yet (with `f.mine`: has decided), highest score first."""
     where, args = _queue_where(user, f)
     item_join = "LEFT JOIN item i ON i.id = s.item_id" if (f.source or f.date_from or f.date_to) else ""
-    total = ws.conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM sighting s {item_join} WHERE {where} LIMIT ?) AS capped",
+    total = ws.conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM sighting s {item_join} WHERE {where} LIMIT ?)"
+                            " AS capped",
                             [*args, COUNT_CAP + 1]).fetchone()[0]
     rows = ws.conn.execute(
         f"SELECT s.id, s.person_id, p.name, s.score, s.media_sha256, i.source_kind, i.channel, i.posted_at,"

@@ -104,7 +104,8 @@ class TmeWebCollector(Collector):
     def _known(self) -> tuple[dict[str, int], list[int]]:
         """Recent posts whose media are all archived, and posts whose media failed (to fetch again)."""
         rows = self.ws.conn.execute(
-            "SELECT i.source_id, COUNT(m.id), COUNT(CASE WHEN m.status NOT IN ('stored', 'not-in-preview') THEN 1 END) FROM item i"
+            "SELECT i.source_id, COUNT(m.id), COUNT(CASE WHEN m.status NOT IN ('stored', 'not-in-preview') THEN 1 END)"
+            " FROM item i"
             " LEFT JOIN item_media m ON m.item_id = i.id WHERE i.source_kind = ? AND i.source_id LIKE ? ESCAPE '!'"
             " GROUP BY i.id ORDER BY i.id DESC LIMIT ?",
             (self.name, self.channel.replace("_", "!_") + "/%", KNOWN_WINDOW)).fetchall()

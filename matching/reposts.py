@@ -114,7 +114,8 @@ def record_reposts(ws: "Workspace", hits: Sequence[RepostHit], actor: str, now: 
     for hit in hits:
         new += ws.conn.execute(
             "INSERT INTO reference_repost (reference_id, media_sha256, distance, mirrored, found_at)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", (hit.reference_id, hit.media_sha256, hit.distance, hit.mirrored, now)).rowcount
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (hit.reference_id, hit.media_sha256, hit.distance, hit.mirrored, now)).rowcount
         args = {"note": NOTE.format(ref=hit.reference_id), "now": now, "m": hit.media_sha256, "r": hit.reference_id}
         withdrawn += ws.conn.execute(
             f"UPDATE sighting SET status = 'withdrawn', evidence_note = :note, updated_at = :now"

@@ -141,7 +141,8 @@ def list_sightings(ws: "Workspace", status: Sequence[str] = (), person_id: int |
         args.append(person_id)
     rows = ws.conn.execute(
         "SELECT id, person_id, media_sha256, item_id, track_id, score, status, reasons, reference_ids,"
-        f" model_versions, evidence_note, created_at, (SELECT {ws.db.string_agg('media_sha256', ',')} FROM sighting_media"
+        f" model_versions, evidence_note, created_at, (SELECT {ws.db.string_agg('media_sha256', ',')}"
+        " FROM sighting_media"
         f" WHERE sighting_id = sighting.id) FROM sighting WHERE {' AND '.join(where)}"
         " ORDER BY score DESC, id LIMIT ?", [*args, limit])
     return [Sighting(*r[:7], json.loads(r[7]), json.loads(r[8]), json.loads(r[9]), r[10], r[11],

@@ -1,9 +1,9 @@
 """Audit entries for page views, committed without stalling the event loop.
 
 Every comparison view is audited, and its page goes out only once the entry is on disk
-(SQLite's `synchronous=FULL`, PostgreSQL's synchronous commit). These entries go through a connection of their own, used only by one
-worker thread: the event loop hands the entries over and awaits them, and the thread writes
-them in one transaction (the write turn, the appends, COMMIT). Neither the wait for the write
+(SQLite's `synchronous=FULL`, PostgreSQL's synchronous commit). These entries go through a
+connection of their own, used only by one worker thread: the event loop hands the entries over
+and awaits them, and the thread writes them in one transaction (the write turn, the appends, COMMIT). Neither the wait for the write
 lock (held by an analysis run or another request for as long as it takes) nor the disk flush
 happens on the event loop. Entries that arrive while a transaction is under way wait and are
 committed together by the next one (group commit): one flush serves many views, and each entry

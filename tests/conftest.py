@@ -60,9 +60,32 @@ def postgresql_template() -> Iterator[str | None]:
     server.drop(template)
 
 
+@pytest.fixture(scope="module")
+def module_database(postgresql_template: str | None) -> Iterator[str]:
+    """One database for a whole test module whose workspace is module-scoped (the demo's): the
+    tests of such a module ask for this fixture and keep its database instead of a fresh one."""
+    if postgresql_template is None:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.delenv("SVIDOK_DATABASE_URL", raising=False)
+            yield "sqlite"
+        return
+    from tests.postgresql import PostgreSQLServer
+
+    server = PostgreSQLServer.reach(POSTGRESQL_SERVER)
+    url = server.create_from(postgresql_template)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SVIDOK_DATABASE_URL", url)
+        yield url
+    server.drop(url)
+
+
 @pytest.fixture(autouse=True)
-def database_backend(postgresql_template: str | None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def database_backend(request: pytest.FixtureRequest, postgresql_template: str | None,
+                     monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Every test's own database: SQLite in its workspace, or a fresh PostgreSQL database."""
+    if "module_database" in request.fixturenames:
+        yield "sqlite" if postgresql_template is None else "postgresql"
+        return
     if postgresql_template is None:
         monkeypatch.delenv("SVIDOK_DATABASE_URL", raising=False)
         yield "sqlite"

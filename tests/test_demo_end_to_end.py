@@ -22,7 +22,7 @@ import pytest
 from tests.conftest import REPO, serving
 from tests.factories import evidence
 
-pytestmark = pytest.mark.models
+pytestmark = [pytest.mark.models, pytest.mark.usefixtures("module_database")]
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -32,7 +32,7 @@ def svidok(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> dict:
+def demo(tmp_path_factory, module_database) -> dict:
     root = tmp_path_factory.mktemp("demo") / "ws"
     done = svidok("demo", "--no-serve", "--workspace", str(root), "--json")
     assert done.returncode == 0, done.stderr

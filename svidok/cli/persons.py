@@ -45,6 +45,67 @@ def person_add(cc: CommandContext, name: str, variants: tuple[str, ...], born: s
     cc.emit({"id": person_id}, lambda d: stderr.print(f"person {d['id']} recorded"))
 
 
+@person.command("import")
+@click.argument("register", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--photos", "photos_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder the `photos` column is relative to (default: the CSV's folder); paths leading out of it"
+                   " are refused.")
+@click.option("--no-search", is_flag=True, help="Do not search the archive for the imported persons at the end.")
+@common_options
+def person_import(cc: CommandContext, register: Path, photos_dir: Path | None, no_search: bool) -> None:
+    """Import a register CSV: persons, consents and reference photos, row by row.
+
+    Columns (UTF-8, header row, only `name` required): name, name_variants (;-separated),
+    born (YYYY-MM-DD or YYYY), category, unit, disappeared_on, disappeared_place, case_number,
+    consent_given_by, consent_relation, consent_date, consent_scope (,-separated), photos
+    (;-separated paths). Photos go through the same checks as `svidok enroll`; a row without a
+    consent gets its person but no photos. A bad row or photo is reported (row, column, reason)
+    and the import goes on. Importing the same register again adds nothing twice (a row is
+    recognised by case_number, else by name and born), so an interrupted import is resumed by
+    running it again. At the end the archive is searched once for everyone who gained a
+    reference or consent. Exit 1 when the file cannot be read or no row could be imported.
+
+    Example:
+
+        svidok person import register.csv --photos register-photos/ --json
+    """
+    from svidok.matching.register_csv import RegisterError, open_register
+    from svidok.matching.register_import import ImportReport, audit_import, import_rows, search_imported
+
+    try:
+        source = open_register(register, photos_dir)
+    except RegisterError as exc:
+        raise CommandError(str(exc)) from None
+    report = ImportReport()
+    with cc.workspace() as ws:
+        with cc.progress() as bar:
+            task = bar.add_task("importing", total=source.count)
+            for result in import_rows(ws, source):
+                report.add(result)
+                bar.advance(task)
+        audit_import(ws, source, report)
+        if not no_search and report.to_search:
+            stderr.print(f"retroactive search for {len(set(report.to_search))} person(s), once for the whole import…")
+            search_imported(ws, report)
+    cc.emit(report.as_dict(), _show_import)
+    if report.refused_rows == report.rows:
+        stderr.print("[bold red]error:[/] nothing imported: every row was refused")
+        raise SystemExit(1)
+
+
+def _show_import(data: dict) -> None:
+    stderr.print(f"{data['rows']} row(s): {data['persons']} person(s) added, {data['existing']} already imported,"
+                 f" {data['refused_rows']} refused; {data['consents']} consent(s), {data['references']}"
+                 f" reference photo(s) added ({data['photos_known']} already enrolled)")
+    for r in data["rejected"][:50]:
+        where = f"row {r['row']}" + (f", {r['column']}" if r.get("column") else "")
+        stderr.print(escape(f"  {where}: " + (f"{r['photo']}: " if "photo" in r else "") + r["reason"]))
+    if len(data["rejected"]) > 50:
+        stderr.print(f"  … and {len(data['rejected']) - 50} more (all of them with --json)")
+    if data["search"] is not None:
+        stderr.print(f"retroactive search: {data['search']['new_sightings']} new candidate sighting(s)")
+
+
 @person.command("list")
 @common_options
 def person_list(cc: CommandContext) -> None:

@@ -174,8 +174,9 @@ class Archive:
         conn = self.ws.conn
         now = utc_now()
         digest = content_hash(item.text, item.raw)
-        row = conn.execute(
-            "SELECT id FROM item WHERE source_kind = ? AND source_id = ?", (item.source_kind, item.source_id)
+        row = conn.execute(                 # the item, and its newest version's hash, in one round trip
+            "SELECT id, (SELECT content_hash FROM item_version v WHERE v.item_id = item.id ORDER BY v.id DESC"
+            " LIMIT 1) FROM item WHERE source_kind = ? AND source_id = ?", (item.source_kind, item.source_id)
         ).fetchone()
         raw_json = json.dumps(item.raw, ensure_ascii=False, sort_keys=True, default=str)
         if row is None:
@@ -190,11 +191,8 @@ class Archive:
             self._add_version(item_id, item, raw_json, digest, "seen", now)
             status = SaveStatus.NEW
         else:
-            item_id = row[0]
-            last = conn.execute(
-                "SELECT content_hash FROM item_version WHERE item_id = ? ORDER BY id DESC LIMIT 1", (item_id,)
-            ).fetchone()
-            if last is not None and last[0] == digest:
+            item_id, last_digest = row
+            if last_digest == digest:
                 status = SaveStatus.DUPLICATE
             else:
                 self._add_version(item_id, item, raw_json, digest, "edited", now)

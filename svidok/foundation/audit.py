@@ -49,8 +49,11 @@ class AuditLog:
         details_json = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
         conn = self.db
         with conn.transaction():
-            last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+            tip = conn.audit_tip                    # known while this transaction holds the write turn
+            if tip is None or tip[0] != conn.transaction_number:
+                last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                tip = (conn.transaction_number, *(last or (0, GENESIS)))
+            seq, prev = tip[1] + 1, tip[2]
             at = utc_now()
             digest = _entry_hash(prev, seq, at, actor, action, obj, details_json)
             conn.execute(
@@ -58,6 +61,7 @@ class AuditLog:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (seq, at, actor, action, obj, details_json, prev, digest),
             )
+            conn.audit_tip = (conn.transaction_number, seq, digest)
             return seq
 
     def verify(self) -> AuditReport:

@@ -96,6 +96,10 @@ class Database:
         except DBAPIError as exc:
             raise DatabaseError(f"cannot open the database {describe(url)}: {_first_line(exc)}") from None
         self._driver = self._connection.connection.driver_connection
+        self.transaction_number = 0          # counts write transactions begun on this connection
+        # the audit chain's tip as this connection's current write transaction left it
+        # (svidok/foundation/audit.py): valid only inside that transaction, which holds the write turn
+        self.audit_tip: tuple[int, int, str] | None = None
 
     # --- statements ---------------------------------------------------------------------------
 
@@ -151,6 +155,7 @@ class Database:
 
     def begin(self) -> None:
         """Start a write transaction and take the write turn (waits for another writer)."""
+        self.transaction_number += 1
         if self.backend == "sqlite":
             self._connection.exec_driver_sql("BEGIN IMMEDIATE")
             return

@@ -487,12 +487,14 @@ def migrate(db: Database) -> str:
         if current == head:
             return head
         if current is not None and current not in _known_revisions():
-            raise DatabaseError(f"{describe(db.url)}: schema revision {current} is newer than this Svidok; upgrade Svidok")
+            raise DatabaseError(f"{describe(db.url)}: schema revision {current} is newer than this Svidok;"
+                                " upgrade Svidok")
         config = _alembic_config(db)
         if current is None and db.backend == "sqlite":
             legacy = db.execute("PRAGMA user_version").scalar_one()
             if legacy > LEGACY_VERSION:
-                raise DatabaseError(f"{describe(db.url)}: schema version {legacy} is newer than this Svidok; upgrade Svidok")
+                raise DatabaseError(f"{describe(db.url)}: schema version {legacy} is newer than this Svidok;"
+                                    " upgrade Svidok")
             if legacy:
                 migrate_legacy(db.sqlalchemy_connection.connection.driver_connection)
                 command.stamp(config, BASELINE)
