@@ -33,6 +33,10 @@ LOW_CONFIDENCE_HALLUCINATED = ("продолжение следует", "спа�
                                "продовження буде", "до зустрічі", "тревожная музыка", "спокойная музыка",
                                "веселая музыка", "музыкальная заставка", "динамічна музика")
 HOTWORD_MIN_PROBABILITY = 0.05
+# words Whisper sampling (temperature fallback) makes of noise: a segment of only these, decoded
+# unsure, is noise (seen: "Ах, ах." at no_speech 0.68 / logprob -0.97 on 6 s of white noise)
+INTERJECTIONS = frozenset({"а", "ах", "ох", "ой", "эх", "ух", "э", "м", "мм", "хм", "ага", "угу", "ну", "о", "у",
+                           "ай", "ой-ой", "ха", "хе"})
 LOW_CONFIDENCE_LOGPROB = -0.6
 LOW_CONFIDENCE_NO_SPEECH = 0.2
 
@@ -99,6 +103,8 @@ def is_hallucination(segment: "Segment", options: "SpeechOptions") -> bool:
     if any(phrase in text for phrase in ALWAYS_HALLUCINATED):
         return True
     unsure = segment.avg_logprob < LOW_CONFIDENCE_LOGPROB or segment.no_speech_prob > LOW_CONFIDENCE_NO_SPEECH
+    if unsure and set(text.split()) <= INTERJECTIONS:
+        return True
     return unsure and any(phrase in text for phrase in LOW_CONFIDENCE_HALLUCINATED)
 
 

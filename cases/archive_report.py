@@ -7,6 +7,8 @@
 | file-unexpected | a file in a store whose name is no SHA-256, or a row whose path is not its own |
 | audit-chain     | the audit log's hash chain is broken (svidok/foundation/audit.py `verify`)     |
 | audit-tip       | an evidence package in exports/ recorded an audit tip the log no longer has    |
+| audit-anchor    | an RFC 3161 anchor of the audit tip does not check, or the log no longer has   |
+|                 | the hash it anchored (cases/audit_anchor_check.py)                             |
 | row-unaudited   | a row the audit log should vouch for has no entry (written behind its back)    |
 | row-changed     | a row differs from what its newest audit entry recorded                        |
 | row-missing     | an audit entry recorded a row the database no longer has                       |
@@ -17,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("file-missing", "file-changed", "file-unexpected", "audit-chain", "audit-tip", "row-unaudited",
-         "row-changed", "row-missing")
+KINDS = ("file-missing", "file-changed", "file-unexpected", "audit-chain", "audit-tip", "audit-anchor",
+         "row-unaudited", "row-changed", "row-missing")
 
 
 @dataclass(frozen=True)

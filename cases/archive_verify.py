@@ -13,9 +13,13 @@ audit log vouches for.
    (a removed entry leaves its row unvouched);
 5. audit tips: every evidence package under exports/ recorded the audit tip it was made at;
    that entry must still be in the log with the same hash, so cutting the log back below an
-   export shows even when no row depends on the entries removed.
+   export shows even when no row depends on the entries removed;
+6. audit anchors (cases/audit_anchor_check.py): every RFC 3161 timestamp of the audit tip
+   (`svidok audit anchor`) checks against the trusted TSA roots and is over that tip, and the
+   entry it anchored still has that hash, so a log rewritten with every hash recomputed shows
+   from the first anchor at or after the rewritten entry.
 
-Steps 2-5 read one snapshot of the database (a read transaction: writers go on meanwhile), so
+Steps 2-6 read one snapshot of the database (a read transaction: writers go on meanwhile), so
 work committed while `verify` runs is never half seen. Everything is read in pages and files
 in chunks; memory grows with the number of audited records (about 300 bytes each: a key and
 the seq and digest of its entry), not with the archive's size or the length of the audit log.
@@ -31,6 +35,7 @@ from svidok.cases.archive_claims import fold_claims
 from svidok.cases.archive_files import Progress, check_pointers, hash_stores
 from svidok.cases.archive_report import ArchiveReport, Problems
 from svidok.cases.archive_rows import check_rows
+from svidok.cases.audit_anchor_check import check_anchors
 from svidok.cases.bag import parse_bag_info
 from svidok.cases.package_files import PackageError, open_package
 from svidok.foundation.workspace import Workspace
@@ -49,6 +54,8 @@ def verify_archive(ws: Workspace, progress: Progress | None = None, limit: int =
         claims = fold_claims(ws, up_to)                                                # 3
         rows = check_rows(ws, claims, problems)                                        # 4
         check_export_tips(ws, problems)                                                # 5
+        for anchor in check_anchors(ws):                                               # 6
+            problems.add("audit-anchor", anchor.what)
     return ArchiveReport(counted.files, counted.bytes, rows + pointer_rows, chain.entries, chain.tip,
                          problems.items, problems.total)
 

@@ -1,8 +1,7 @@
-"""The `svidok` entry point and the workspace-wide commands (init, settings, items, audit)."""
+"""The `svidok` entry point and the workspace-wide commands (init, settings, items); `audit` is in audit.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -104,44 +103,17 @@ def items_list(cc: CommandContext, limit: int, source: str | None) -> None:
     cc.emit(out, show)
 
 
-@main.group()
-def audit() -> None:
-    """The append-only, hash-chained audit log."""
-
-
-@audit.command("verify")
-@common_options
-def audit_verify(cc: CommandContext) -> None:
-    """Check that no audit entry was changed or removed.
-
-    Example:
-
-        svidok audit verify --json
-    """
-    with cc.workspace() as ws:
-        report = ws.audit.verify()
-    data = {"ok": report.ok, "entries": report.entries, "tip": report.tip,
-            "problems": [{"seq": p.seq, "problem": p.problem} for p in report.problems]}
-    if cc.json:
-        click.echo(json.dumps(data, indent=2))
-    else:
-        for p in report.problems:
-            stderr.print(f"entry {p.seq}: {p.problem}")
-        stderr.print(f"{'OK' if report.ok else 'TAMPERED'}: {report.entries} entries, tip {report.tip[:16]}…")
-    if not report.ok:
-        raise SystemExit(1)
-
-
 def _register() -> None:
     """Attach the command groups that live in their own modules."""
     from svidok.cli import analyze, collect, demo, faces, ingest, models, package, persons, review, status, worker
+    from svidok.cli import audit as audit_cli
     from svidok.cli import match as match_cli
     from svidok.cli import transcribe as transcribe_cli
     from svidok.cli import migrate as migrate_cli
     from svidok.cli import verify as verify_cli
 
     for module in (ingest, collect, analyze, faces, transcribe_cli, persons, match_cli, review, demo, models, status,
-                   package, worker, verify_cli, migrate_cli):
+                   package, worker, verify_cli, migrate_cli, audit_cli):
         for command in module.COMMANDS:
             main.add_command(command)
 

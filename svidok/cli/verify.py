@@ -19,8 +19,10 @@ def verify(cc: CommandContext, max_problems: int) -> None:
     references/ re-hashed against its SHA-256 name (and every row's file present), the audit
     log's hash chain, and every decision, sighting status, consent and revocation, case note
     and attachment, user and role, person, reference photo and status step against the audit
-    entry that recorded it — so that an edit made with another tool, a deleted or altered file,
-    and an audit log cut back or edited are each reported. Exits 1 unless everything checks.
+    entry that recorded it, and every RFC 3161 anchor of the audit tip (`svidok audit anchor`)
+    against the TSA's roots and the log — so that an edit made with another tool, a deleted or
+    altered file, and an audit log cut back, edited or rewritten are each reported. Exits 1
+    unless everything checks.
 
     Reads one snapshot of the database while others keep working; files are read in chunks.
 

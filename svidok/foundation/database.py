@@ -18,6 +18,7 @@ inside a transaction.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -96,6 +97,7 @@ class Database:
         except DBAPIError as exc:
             raise DatabaseError(f"cannot open the database {describe(url)}: {_first_line(exc)}") from None
         self._driver = self._connection.connection.driver_connection
+        self.write_wait_s = write_wait_s
         self.transaction_number = 0          # counts write transactions begun on this connection
         # the audit chain's tip as this connection's current write transaction left it
         # (svidok/foundation/audit.py): valid only inside that transaction, which holds the write turn
@@ -202,12 +204,22 @@ class Database:
         """Make deleted rows unrecoverable from the database files (after a consent's revocation).
 
         SQLite overwrites deleted content as it goes (secure_delete) and the write-ahead log is
-        emptied here; PostgreSQL rewrites the tables (VACUUM FULL), leaving no dead row versions."""
+        emptied here. PostgreSQL rewrites the tables (VACUUM FULL), which drops the dead row
+        versions only once no other session of this database still sees them: so it first waits
+        (at most the write wait) for the snapshots taken before the deletion to end. What the
+        server's write-ahead log and backups hold is beyond reach (README, Team deployment)."""
         if self.in_transaction:
             raise RuntimeError("erase_deleted runs outside a transaction")
         if self.backend == "sqlite":
             self.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             return
+        after = self.execute("SELECT CAST(pg_current_xact_id() AS text)").scalar_one()   # later than the deletion
+        deadline = time.monotonic() + self.write_wait_s
+        while self.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age(CAST(? AS xid))", (after,)
+        ).scalar_one() and time.monotonic() < deadline:
+            time.sleep(0.05)
         for table in tables:
             if not re.fullmatch(r"\w+", table):
                 raise ValueError(table)

@@ -51,6 +51,13 @@ def test_repetition_loop_is_cut_to_one_copy_with_words_consistent() -> None:
     assert loop_free_indices("нет нет нет".split()) == [0, 1, 2]          # three copies are speech, not a loop
 
 
+def test_unsure_interjections_are_noise_but_confident_ones_are_speech() -> None:
+    noise = seg("Ах, ах.", 4.58, avg_logprob=-0.97, no_speech_prob=0.68)      # white noise, temperature fallback
+    sure = seg("Ах, ах.", 1.0, avg_logprob=-0.2, no_speech_prob=0.05)
+    said = seg("Ах, Петренко", 2.0, avg_logprob=-0.9, no_speech_prob=0.5)
+    assert clean_segments([noise, sure, said], SpeechOptions()) == [sure, said]
+
+
 def test_hallucinations_and_repeated_segments_are_dropped() -> None:
     options = SpeechOptions()
     segments = [

@@ -16,7 +16,8 @@ def _fill(ws, n=5):
 
 def test_verify_ok_and_cli(fresh_workspace, run_json):
     _fill(fresh_workspace)
-    assert run_json("audit", "verify") | {"tip": None} == {"ok": True, "entries": 5, "tip": None, "problems": []}
+    assert run_json("audit", "verify") | {"tip": None} == {"ok": True, "entries": 5, "tip": None, "problems": [],
+                                                          "anchor": None}
 
 
 def test_update_and_delete_are_refused_by_the_database(fresh_workspace):
