@@ -138,8 +138,9 @@ def run_backend(tmp: Path, args: argparse.Namespace, backend: str, url: str) -> 
     photos.mkdir()
     for i in range(args.analysis_files):
         (photos / f"p{i}.jpg").write_bytes(jpeg_bytes(i, (320, 240)))
-    subprocess.run([sys.executable, "-m", "svidok.cli", "ingest", "files", str(photos), "--workspace", str(root)],
-                   cwd=REPO, env=env, check=True, capture_output=True)
+    if args.analysis_files:
+        subprocess.run([sys.executable, "-m", "svidok.cli", "ingest", "files", str(photos), "--workspace", str(root)],
+                       cwd=REPO, env=env, check=True, capture_output=True)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "svidok.cli", "serve", "--workspace", str(root), "--port",
                                str(port)], cwd=REPO, env=env)
@@ -158,12 +159,14 @@ def run_backend(tmp: Path, args: argparse.Namespace, backend: str, url: str) -> 
     writer = threading.Thread(target=analyse_until_done)
     try:
         wait_for(port)
-        writer.start()
-        time.sleep(3)                                   # the writer past its model loading
+        if args.analysis_files:
+            writer.start()
+            time.sleep(3)                               # the writer past its model loading
         times, wall = asyncio.run(load(f"http://127.0.0.1:{port}", args))
     finally:
         done[0] = True
-        writer.join(300)
+        if writer.is_alive():
+            writer.join(300)
         server.terminate()
         server.wait(10)
     return times, wall, runs[0]
@@ -174,7 +177,8 @@ def main() -> None:
     parser.add_argument("--sightings", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--requests", type=int, default=50, help="queue+comparison pairs per client")
-    parser.add_argument("--analysis-files", type=int, default=40, help="photos the concurrent analysis re-analyses")
+    parser.add_argument("--analysis-files", type=int, default=40,
+                        help="photos the concurrent analysis re-analyses (0: no analysis meanwhile)")
     parser.add_argument("--postgresql", default="postgresql://postgres@127.0.0.1:5432/test",
                         help="PostgreSQL server (a database on it to connect to first); empty: SQLite only")
     args = parser.parse_args()

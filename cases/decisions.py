@@ -36,6 +36,7 @@ from svidok.cases.review_rules import (
     settle,
 )
 from svidok.cases.roles import allowed
+from svidok.cases.sightings import forget_queue_counts
 from svidok.cases.users import User
 from svidok.foundation.clock import utc_now
 from svidok.foundation.workspace import Workspace
@@ -100,6 +101,7 @@ def submit_decision(ws: Workspace, sighting_id: int, user: User, given: Decision
         else:
             ws.audit.append(user.name, "decision.record", f"sighting:{sighting_id}",
                             {"decision": decision_id, **details})
+    forget_queue_counts(ws)
     return outcome
 
 
@@ -188,6 +190,7 @@ def resolve_conflict(ws: Workspace, sighting_id: int, admin: User, verdict: str,
         ws.conn.execute("UPDATE sighting SET status = ?, updated_at = ? WHERE id = ?", (status, utc_now(), sighting_id))
         ws.audit.append(admin.name, "decision.resolve", f"sighting:{sighting_id}",
                         {"verdict": verdict, "reason": reason.strip(), "status": status})
+    forget_queue_counts(ws)
     return status
 
 

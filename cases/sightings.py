@@ -7,6 +7,7 @@ Plain queries returning typed records; the views only render them. A sighting is
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -110,13 +111,30 @@ class QueueSummary:
     with_admin: int          # conflict: waiting on an admin to resolve (cases/review_rules.py `settle`)
 
 
+SUMMARY_TTL_S = 5.0
+# database URL -> (when counted, pending, started, conflicts): counting 100,000 pending sightings
+# costs ~10 ms, paid on every queue page by 20 reviewers at once (benchmarks/ui_load.py). A decision
+# made in this process forgets them at once; work done elsewhere (a `match` run, another server)
+# shows within SUMMARY_TTL_S. The user's own count is always current.
+_shared_counts: dict[str, tuple[float, int, int, int]] = {}
+
+
+def forget_queue_counts(ws: Workspace) -> None:
+    """After a decision: the next queue page counts again."""
+    _shared_counts.pop(ws.conn.url, None)
+
+
 def queue_summary(ws: Workspace, user: User) -> QueueSummary:
-    pending = ws.conn.execute("SELECT COUNT(*) FROM sighting WHERE status = 'pending'").fetchone()[0]
-    started = ws.conn.execute("SELECT COUNT(DISTINCT d.sighting_id) FROM decision d JOIN sighting s"
-                              " ON s.id = d.sighting_id WHERE s.status = 'pending'").fetchone()[0]
+    counted = _shared_counts.get(ws.conn.url)
+    if counted is None or time.monotonic() - counted[0] > SUMMARY_TTL_S:
+        pending = ws.conn.execute("SELECT COUNT(*) FROM sighting WHERE status = 'pending'").fetchone()[0]
+        started = ws.conn.execute("SELECT COUNT(DISTINCT d.sighting_id) FROM decision d JOIN sighting s"
+                                  " ON s.id = d.sighting_id WHERE s.status = 'pending'").fetchone()[0]
+        conflicts = ws.conn.execute("SELECT COUNT(*) FROM sighting WHERE status = 'conflict'").fetchone()[0]
+        counted = _shared_counts[ws.conn.url] = (time.monotonic(), pending, started, conflicts)
+    _, pending, started, conflicts = counted
     yours = ws.conn.execute("SELECT COUNT(*) FROM decision d JOIN sighting s ON s.id = d.sighting_id"
                             " WHERE d.reviewer_id = ? AND s.status = 'pending'", (user.id,)).fetchone()[0]
-    conflicts = ws.conn.execute("SELECT COUNT(*) FROM sighting WHERE status = 'conflict'").fetchone()[0]
     return QueueSummary(pending - started, started, yours, conflicts)
 
 
