@@ -10,7 +10,8 @@ then written in the pipeline's short transaction for the file):
    over `analyze.face_workers` forked processes; faces without an embedding are not stored;
 3. store each face crop (box plus a margin) and, for videos, each frame that has a face as
    JPEG in `derived/` with an `artifact` row (kind crop/frame, source = the media);
-4. write one `face` row per face (embedding float32[128] bytes, box and quality JSON);
+4. write one `face` row per face (float32 embedding bytes of the active face model,
+   `analyze.face_model`, whose name and version the row records; box and quality JSON);
 5. link the faces into tracks (`analyzers.tracks`), write `track` rows, point faces at them.
    A photo's faces each get their own one-face track, so matchers can always work on tracks.
 """
@@ -30,7 +31,6 @@ from svidok.analyzers import faces as face_search
 from svidok.analyzers.base import AnalysisOutcome, Analyzer, MediaFile
 from svidok.analyzers.faces import (
     FACE_MODEL,
-    FACE_MODEL_VERSION,
     Chain,
     DetectedFace,
     FaceModels,
@@ -40,7 +40,8 @@ from svidok.analyzers.faces import (
     follow,
 )
 from svidok.analyzers.frames import Frame, FrameOptions, iter_frames
-from svidok.analyzers.tracks import Track, TrackedFace, link_tracks
+from svidok.analyzers.model_thresholds import ThresholdsMissing, thresholds_for
+from svidok.analyzers.tracks import Track, TrackedFace, TrackOptions, link_tracks
 from svidok.foundation.clock import utc_now
 from svidok.foundation.settings import AnalyzeSettings
 from svidok.foundation.store import StoredFile
@@ -95,7 +96,7 @@ class FaceAnalyzer(Analyzer):
                 found.faces.append(FoundFace(frame.time_s, face, crop_file, frame_file))
                 members.append(TrackedFace(len(found.faces) - 1, frame.time_s, face))
             per_frame.append((frame.time_s, members))
-        found.tracks = _tracks(per_frame, is_video)                                                # 5
+        found.tracks = _tracks(per_frame, is_video, track_options(face_options.model))             # 5
         return found
 
     def store(self, media: MediaFile, found: FacesFound, workspace: "Workspace") -> AnalysisOutcome:
@@ -114,11 +115,11 @@ class FaceAnalyzer(Analyzer):
         conn = workspace.conn
         kept = ("SELECT track_id FROM sighting WHERE media_sha256 = :m AND track_id IS NOT NULL"
                 " AND status NOT IN ('pending', 'withdrawn')")
-        args = {"m": media.sha256, "a": self.name, "model": FACE_MODEL}
+        args = {"m": media.sha256, "a": self.name}
         conn.execute(f"UPDATE sighting SET track_id = NULL WHERE track_id IN (SELECT id FROM track WHERE"
                      f" media_sha256 = :m AND analyzer = :a) AND track_id NOT IN ({kept})", args)
         conn.execute(f"UPDATE face SET track_id = NULL WHERE media_sha256 = :m AND track_id NOT IN ({kept})", args)
-        conn.execute("DELETE FROM face WHERE media_sha256 = :m AND model = :model AND track_id IS NULL", args)
+        conn.execute("DELETE FROM face WHERE media_sha256 = :m AND track_id IS NULL", args)     # every model's
         conn.execute(f"DELETE FROM track WHERE media_sha256 = :m AND analyzer = :a AND id NOT IN ({kept})", args)
         conn.execute(
             "DELETE FROM artifact WHERE source_sha256 = :m AND producer LIKE :p AND sha256 NOT IN"
@@ -143,7 +144,7 @@ class FaceAnalyzer(Analyzer):
             " model_version, params) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (media.sha256, found.time_s, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()),
              face.embedding.astype(np.float32).tobytes(), found.crop_file.sha256,
-             found.frame_file.sha256 if found.frame_file else None, FACE_MODEL, FACE_MODEL_VERSION, params_json),
+             found.frame_file.sha256 if found.frame_file else None, face.model, face.model_version, params_json),
         ).scalar_one()
 
     def _insert_track(self, workspace: "Workspace", media: MediaFile, track: Track, face_ids: list[int]) -> int:
@@ -274,9 +275,27 @@ def _collect(item: tuple[Frame, Any], plan: ScanPlan) -> tuple[Frame, list[Detec
     return frame, faces
 
 
-def _tracks(per_frame: list[tuple[float | None, list[TrackedFace]]], is_video: bool) -> list[Track]:
+def track_options(face_model: str) -> TrackOptions:
+    """Track linking distances for a face model: dlib's as `TrackOptions` has them; another model's
+    scaled by its calibrated thresholds relative to dlib's (its distances have another scale)."""
+    from svidok.analyzers.face_spaces import space_of
+
+    base = TrackOptions()
+    model = space_of(face_model).model
+    if model == FACE_MODEL:
+        return base
+    try:
+        own, dlib = thresholds_for(model), thresholds_for(FACE_MODEL)
+    except ThresholdsMissing:
+        return base
+    return TrackOptions(base.iou_min, base.same_distance * own.threshold / dlib.threshold,
+                        base.strict_distance * own.strict / dlib.strict, base.best_n)
+
+
+def _tracks(per_frame: list[tuple[float | None, list[TrackedFace]]], is_video: bool,
+            options: TrackOptions | None = None) -> list[Track]:
     if is_video:
-        return link_tracks(per_frame)
+        return link_tracks(per_frame, options)
     singles = []
     for _time, members in per_frame:
         for member in members:

@@ -9,7 +9,8 @@
 2. when HOG finds nothing, up to `face_upsample_budget` extra doublings are tried, then (if
    `face_cnn_fallback`) dlib's CNN detector;
 3. each face gets landmarks (5- or 68-point, `face_landmarks`) and an embedding from the
-   face model `FaceOptions.model` (on the original pixels when the picture was shrunk): dlib's
+   face model `FaceOptions.model` (the setting `analyze.face_model`; on the original pixels when
+   the picture was shrunk; `embed_boxes` does this step alone, for stored boxes): dlib's
    ResNet (128-d, on its 150 px chip, averaged over `face_jitter` re-samplings), or a plug-in
    embedder (`analyzers.models`: 68 landmarks → five points → ArcFace 112 px chip,
    L2-normalised); with `face_mirror` the mean with the mirror image's. In video, a face that
@@ -42,7 +43,7 @@ from svidok.analyzers.models import BUILT_IN, embedder
 from svidok.foundation.settings import AnalyzeSettings
 
 __all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "Chain", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
-           "Focus", "detect_faces", "faces_by_model", "follow", "iou", "load_image", "slow_build_note"]
+           "Focus", "detect_faces", "embed_boxes", "faces_by_model", "follow", "iou", "load_image", "slow_build_note"]
 
 FACE_MODEL = "dlib_face_recognition_resnet_model_v1"
 try:
@@ -150,7 +151,7 @@ class FaceOptions:
             cnn_fallback=settings.face_cnn_fallback, jitter=settings.face_jitter,
             landmarks=settings.face_landmarks, small_image_side=settings.face_small_image_side,
             full_scan_every=settings.face_full_scan_every, mirror=settings.face_mirror,
-            embed_every=settings.face_embed_every,
+            embed_every=settings.face_embed_every, model=settings.face_model,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -258,6 +259,20 @@ def faces_by_model(image: np.ndarray, options: FaceOptions, models: tuple[str, .
     rects = _find_boxes(model, work, options)
     return {name: sorted(_describe_all(model, image, work, scale, rects, replace(options, model=name)),
                          key=lambda f: -f.quality.score) for name in models}
+
+
+def embed_boxes(image: np.ndarray, boxes: list[tuple[int, int, int, int]], options: FaceOptions) -> list[DetectedFace]:
+    """The faces at known boxes (top, right, bottom, left; original pixels) of one picture, in box
+    order, without detecting: landmarks, quality and an embedding by `options.model`, exactly as
+    `detect_faces` describes a box it found (re-embedding stored faces under another model)."""
+    import dlib
+
+    model = FaceModels.shared().loaded
+    image = _as_rgb(image)
+    work, scale = _working_image(image, options)
+    rects = [dlib.rectangle(round(left * scale), round(top * scale), round(right * scale) - 1, round(bottom * scale) - 1)
+             for top, right, bottom, left in boxes]
+    return _describe_all(model, image, work, scale, rects, options)
 
 
 def _as_rgb(image: np.ndarray) -> np.ndarray:

@@ -37,7 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from svidok.foundation.store import sha256_file  # noqa: E402
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "lfw-dev" / "images"
-THRESHOLDS = (0.45, 0.50, 0.52, 0.55, 0.60)
+OFFSETS = (-0.07, -0.03, 0.0, 0.03, 0.08)      # around the active face model's calibrated threshold
+
+
+def thresholds() -> list[float]:
+    """The settings' face model's calibrated threshold and its neighbours (each model has its own scale;
+    for dlib's 0.517: 0.447, 0.487, 0.517, 0.547, 0.597)."""
+    from svidok.analyzers.face_spaces import space_of
+    from svidok.analyzers.model_thresholds import thresholds_for
+    from svidok.foundation.settings import AnalyzeSettings
+
+    base = thresholds_for(space_of(AnalyzeSettings().face_model).model).threshold
+    return [round(base + offset, 3) for offset in OFFSETS]
 
 
 @dataclass
@@ -177,15 +188,18 @@ def main() -> None:
     if not LFW.is_dir():
         sys.exit(f"{LFW} is absent (evaluation data is not part of the repository)")
     data = sample(args.limit, args.distractors, args.seed)
+    from svidok.foundation.settings import AnalyzeSettings
+
+    print(f"face model: {AnalyzeSettings().face_model} (the settings' default)", file=sys.stderr)
     print("| archive | threshold | enrolled | probes | distractors | rank-1 recall | distractors raising a "
           "sighting | queue precision | ranked search recall@20 | run time (s) |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for video in ([False] if args.no_video_grade else [False, True]):
         with tempfile.TemporaryDirectory() as tmp:
-            out = run(data, Path(tmp), video, max(THRESHOLDS), args.face_jitter, args.references)
-        for t in THRESHOLDS:
+            out = run(data, Path(tmp), video, max(thresholds()), args.face_jitter, args.references)
+        for t in thresholds():
             m = metrics(out, t)
-            print(f"| {'video-grade 100px q35' if video else 'photos'} | {t:.2f} | {out.enrolled} | {m['probes']} | "
+            print(f"| {'video-grade 100px q35' if video else 'photos'} | {t:.3f} | {out.enrolled} | {m['probes']} | "
                   f"{m['distractors']} | {m['recall']:.3f} | {100 * m['distractor_rate']:.1f} % | "
                   f"{m['precision']:.3f} | {ranked_recall(out):.3f} | {out.seconds:.0f} |", flush=True)
 

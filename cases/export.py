@@ -45,6 +45,7 @@ from svidok.foundation.clock import utc_now
 from svidok.foundation.settings import ExportSettings
 from svidok.foundation.store import copy_out, sha256_file
 from svidok.foundation.workspace import Workspace
+from svidok.matching.face_matcher import active_face_threshold
 
 __all__ = ["ExportError", "ExportResult", "active_scopes", "export_case", "packages_holding"]
 
@@ -125,7 +126,7 @@ def _write_package(ws: Workspace, case_id: int, rcpt: Recipient, name: str, acto
         "recipient": name, "scope": rcpt.scope, "package": bag_dir.name,
         "sightings": [s["id"] for s in bundle.sightings]})
     ctx = ExportContext(case_id, rcpt, name, settings.organisation, actor, utc_now(),
-                        fingerprint(key.public_key()), ws.settings.match.face_threshold)
+                        fingerprint(key.public_key()), active_face_threshold(ws).threshold)
     # 6. records and the summary
     custody = build_custody(ws, bundle, ws.audit.verify(), tip_seq)
     doc = case_document(ws, ctx, bundle)

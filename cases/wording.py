@@ -171,6 +171,7 @@ def explain_reason(reason: dict[str, Any], threshold: float) -> Bilingual:
 
 
 def _face(reason: dict[str, Any], threshold: float) -> Bilingual:
+    threshold = reason.get("threshold", threshold)        # the face model's threshold the sighting was scored with
     distance, frames = reason.get("distance"), reason.get("frames")
     ref = reason.get("reference_id")
     return _b(

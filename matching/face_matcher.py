@@ -1,17 +1,26 @@
-"""Faces: every archived face track against every consented reference.
+"""Faces: every archived face track against every consented reference, within one face model.
 
+0. the active face model (`analyze.face_model`) names the embedding space searched: only
+   references and archived faces that this model (at this version) embedded are compared;
+   rows of other models wait for `svidok analyze --reembed` (`analyzers.face_spaces`);
 1. the references of the searched persons (active consent only) form a small matrix;
-2. the archive index (`vector_index`) is scanned in blocks: a face whose distance to some
-   person's nearest reference is within `match.face_threshold` makes its track a candidate;
+2. the archive index of the space (`vector_index`) is scanned in blocks: a face whose distance
+   to some person's nearest reference is within the threshold makes its track a candidate;
 3. each candidate track is scored from all its faces: per face, the distance to the
    person's nearest reference, plus a gallery penalty when another enrolled person is about
    as close (`match.face_gallery_margin`: the face is then ambiguous, not evidence); the
    track distance is the mean of the best and the median face distance;
-4. the track is a candidate when that distance is within `match.face_threshold`; its score is
-   `face_score(distance)`, a logistic curve readable by reviewers: 0.5 at the threshold,
-   about 0.9 at 0.10 below it, 0.1 at 0.10 above it. Higher = more likely the same person.
+4. the track is a candidate when that distance is within the threshold; its score is
+   `face_score(distance)`, a logistic curve readable by reviewers: 0.5 at the threshold, 0.9 at
+   the model's strict threshold (where about 1 % of distractor photos raise a candidate), as
+   symmetric above. Higher = more likely the same person. The face reason names the model.
 
-Distances are dlib's (Euclidean between 128-d embeddings; the library calls < 0.6 a match).
+Thresholds are per model (`analyzers.model_thresholds`, calibrated on dev data by
+`benchmarks/calibrate_thresholds.py`: the distance at which <= 5 % of distractor photos raise a
+candidate); `match.face_threshold` > 0 overrides the active model's. Distances are Euclidean
+between the stored vectors (dlib's raw 128-d ones; the plug-ins' unit vectors, sqrt(2 - 2 cos)).
+The gallery margin is one setting for every model: near the thresholds the models' distance
+scales are alike (calibrated, from 5 % to 1 % of distractors: dlib 0.517 → 0.491, the fusion 1.118 → 1.081).
 """
 
 from __future__ import annotations
@@ -24,6 +33,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from svidok.analyzers.face_spaces import FaceSpace, active_space
+from svidok.analyzers.model_thresholds import ThresholdsMissing, thresholds_for
 from svidok.matching.base import Candidate, Matcher
 from svidok.matching.references import load_references
 from svidok.matching.vector_index import FaceIndex, load_face_index
@@ -33,28 +44,56 @@ if TYPE_CHECKING:
     from svidok.foundation.workspace import Workspace
     from svidok.matching.persons import Person
 
-CURVE_WIDTH = 0.10 / math.log(9)          # 0.9 at threshold − 0.10, 0.1 at threshold + 0.10
+CURVE_WIDTH = 0.10 / math.log(9)          # a model without calibration: 0.9 at threshold − 0.10
 SQL_BATCH = 500
 SCAN_CELLS = 32 * 1024 * 1024                 # distances held at once while scanning (128 MiB)
 
 
-def face_score(distance: float, threshold: float) -> float:
+def face_score(distance: float, threshold: float, width: float = CURVE_WIDTH) -> float:
     """Map a (normalised) face distance to 0-1; 0.5 exactly at the threshold."""
-    return round(1.0 / (1.0 + math.exp((distance - threshold) / CURVE_WIDTH)), 4)
+    return round(1.0 / (1.0 + math.exp((distance - threshold) / width)), 4)
+
+
+@dataclass(frozen=True)
+class FaceThreshold:
+    """The threshold and score curve in force for one embedding space."""
+
+    space: FaceSpace
+    threshold: float
+    curve_width: float
+    source: str                # "calibrated" | "match.face_threshold"
+
+
+def face_threshold(settings: "MatchSettings", space: FaceSpace) -> FaceThreshold:
+    """The calibrated threshold of the space's model, or `match.face_threshold` when set (> 0)."""
+    try:
+        calibrated = thresholds_for(space.model)
+    except ThresholdsMissing:
+        if settings.face_threshold <= 0:
+            raise
+        return FaceThreshold(space, settings.face_threshold, CURVE_WIDTH, "match.face_threshold")
+    if settings.face_threshold > 0:
+        return FaceThreshold(space, settings.face_threshold, calibrated.curve_width, "match.face_threshold")
+    return FaceThreshold(space, calibrated.threshold, calibrated.curve_width, "calibrated")
+
+
+def active_face_threshold(ws: "Workspace") -> FaceThreshold:
+    """The threshold `svidok match` uses now (the active face model's)."""
+    return face_threshold(ws.settings.match, active_space(ws.settings.analyze))
 
 
 @dataclass
 class Gallery:
     """The references being searched for, grouped by person (rows sorted by person)."""
 
-    vectors: np.ndarray        # (n_ref, 128) float32
+    vectors: np.ndarray        # (n_ref, dimension of the space's model) float32
     ref_ids: np.ndarray        # (n_ref,)
     person_ids: np.ndarray     # (n_person,) distinct, in row order
     starts: np.ndarray         # first row of each person
 
     @classmethod
-    def load(cls, ws: "Workspace", person_ids: Sequence[int]) -> "Gallery | None":
-        refs = load_references(ws, person_ids)
+    def load(cls, ws: "Workspace", person_ids: Sequence[int], space: FaceSpace) -> "Gallery | None":
+        refs = load_references(ws, person_ids, space)
         if not refs:
             return None
         vectors = np.stack([np.frombuffer(r.embedding, dtype=np.float32) for r in refs])
@@ -97,45 +136,50 @@ class FaceMatcher(Matcher):
         self.settings = settings
 
     def propose(self, workspace: "Workspace", persons: Sequence["Person"]) -> Iterator[Candidate]:
-        gallery = Gallery.load(workspace, [p.id for p in persons])
+        space = active_space(workspace.settings.analyze)                              # 0
+        gallery = Gallery.load(workspace, [p.id for p in persons], space)             # 1
         if gallery is None:
             return
-        index = load_face_index(workspace)
+        index = load_face_index(workspace, space)
         if not len(index):
             return
-        hits = self._scan(index, gallery)                                             # 2
+        limit = face_threshold(self.settings, space)
+        hits = self._scan(index, gallery, limit.threshold)                            # 2
         for (person_row, group), face_ids in _group_by_track(workspace, hits).items():
-            candidate = self._score_track(workspace, index, gallery, person_row, group, face_ids)  # 3
+            candidate = self._score_track(workspace, index, gallery, limit, person_row, group, face_ids)  # 3
             if candidate is not None:                                                 # 4
                 yield candidate
 
-    def _scan(self, index: FaceIndex, gallery: Gallery) -> list[tuple[int, int]]:
+    def _scan(self, index: FaceIndex, gallery: Gallery, threshold: float) -> list[tuple[int, int]]:
         """(person row, face id) pairs whose raw distance is within the threshold."""
+        if index.vectors.shape[1] != gallery.vectors.shape[1]:
+            raise ValueError("references and faces of one face model have embeddings of different lengths")
         hits: list[tuple[int, int]] = []
         rows = max(4096, SCAN_CELLS // len(gallery.vectors))       # bounds the (refs x faces) block
         for start, block, _ in index.chunks(rows):
             per_person, _ = gallery.person_distances(block, with_rows=False)
-            rows, cols = np.nonzero(per_person <= self.settings.face_threshold)
+            rows, cols = np.nonzero(per_person <= threshold)
             hits.extend(zip(rows.tolist(), index.ids[start + cols].tolist()))
         return hits
 
-    def _score_track(self, ws: "Workspace", index: FaceIndex, gallery: Gallery, person_row: int,
-                     group: tuple[str, str, int | None], face_ids: list[int]) -> Candidate | None:
+    def _score_track(self, ws: "Workspace", index: FaceIndex, gallery: Gallery, limit: FaceThreshold,
+                     person_row: int, group: tuple[str, str, int | None], face_ids: list[int]) -> Candidate | None:
         media, track_id, _ = group
-        members = _track_faces(ws, track_id) if track_id is not None else face_ids
+        members = _track_faces(ws, track_id, limit.space) if track_id is not None else face_ids
         vectors = np.asarray(index.vectors[index.rows_of(np.array(members))], dtype=np.float32)
         per_person, which = gallery.person_distances(vectors)
         dist = normalised(per_person, self.settings.face_gallery_margin)[person_row]
         raw = per_person[person_row]
         best_i = int(dist.argmin())
         distance = float((dist[best_i] + np.median(dist)) / 2)
-        if distance > self.settings.face_threshold:
+        if distance > limit.threshold:
             return None
         reference_ids = sorted({int(gallery.ref_ids[w]) for w in which[person_row]})
         person_id = int(gallery.person_ids[person_row])
-        reason = {"kind": "face", "distance": round(distance, 4), "raw_distance": round(float(raw[best_i]), 4),
-                  "median_distance": round(float(np.median(dist)), 4), "score": face_score(distance,
-                                                                                          self.settings.face_threshold),
+        reason = {"kind": "face", "model": limit.space.label, "threshold": limit.threshold,
+                  "distance": round(distance, 4), "raw_distance": round(float(raw[best_i]), 4),
+                  "median_distance": round(float(np.median(dist)), 4),
+                  "score": face_score(distance, limit.threshold, limit.curve_width),
                   "frames": len(members), "face_id": int(members[best_i]), "track_id": track_id,
                   "reference_id": int(gallery.ref_ids[which[person_row][best_i]])}
         start, end = _span(ws, track_id, members[best_i])
@@ -177,8 +221,11 @@ def _group_by_track(ws: "Workspace", hits: list[tuple[int, int]]) -> dict[tuple,
     return groups
 
 
-def _track_faces(ws: "Workspace", track_id: int) -> list[int]:
-    return [r[0] for r in ws.conn.execute("SELECT id FROM face WHERE track_id = ? ORDER BY id", (track_id,))]
+def _track_faces(ws: "Workspace", track_id: int, space: FaceSpace) -> list[int]:
+    """The track's faces of one space (a re-embedded track holds the faces of both models)."""
+    in_space, args = space.where()
+    return [r[0] for r in ws.conn.execute(f"SELECT id FROM face WHERE track_id = ? AND {in_space} ORDER BY id",
+                                          (track_id, *args))]
 
 
 def _versions(ws: "Workspace", face_id: int) -> dict[str, str]:
@@ -187,16 +234,21 @@ def _versions(ws: "Workspace", face_id: int) -> dict[str, str]:
 
 
 def ranked_search(ws: "Workspace", reference_id: int, k: int = 20) -> list[dict[str, object]]:
-    """The k archived faces most like one reference, closest first (for reviewers)."""
-    row = ws.conn.execute("SELECT embedding FROM reference WHERE id = ?", (reference_id,)).fetchone()
+    """The k archived faces most like one reference, closest first (for reviewers): faces of the
+    reference's own face model only."""
+    row = ws.conn.execute("SELECT embedding, model, model_version FROM reference WHERE id = ?",
+                          (reference_id,)).fetchone()
     if row is None:
         raise ValueError(f"no reference with id {reference_id}")
-    index = load_face_index(ws)
+    space = FaceSpace(row[1], row[2])
+    index = load_face_index(ws, space)
+    if not len(index):
+        return []
     ids, dist = index.nearest(np.frombuffer(row[0], dtype=np.float32), k)
     out = []
     for face_id, d in zip(ids.tolist(), dist.tolist()):
         media, time_s, box = ws.conn.execute("SELECT media_sha256, time_s, box FROM face WHERE id = ?",
                                              (face_id,)).fetchone()
         out.append({"face_id": face_id, "media_sha256": media, "time_s": time_s, "box": json.loads(box),
-                    "distance": round(d, 4)})
+                    "distance": round(d, 4), "model": space.label})
     return out

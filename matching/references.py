@@ -2,9 +2,10 @@
 
     photo ──analyzers.faces──▶ one face ──checks──▶ references/<sha256> + reference row
 
-References go through the same detector, landmarks and encoder as archived faces
-(`analyzers.faces.detect_faces`); only the jitter is higher (`match.reference_jitter`), since a
-reference is embedded once and compared with everything. Each photo is checked: it must
+References go through the same detector, landmarks and face model as archived faces
+(`analyzers.faces.detect_faces` with the archive's options, so the active `analyze.face_model`
+embeds them and the row records it); only the jitter is higher (`match.reference_jitter`, dlib
+only), since a reference is embedded once and compared with everything. Each photo is checked: it must
 hold exactly one face (or `face` picks one, numbered 1.. from left to right), the face must
 be at least `match.reference_min_face` pixels and sharp enough (`match.reference_min_sharpness`).
 The photo is stored in `ws.references` (never in media/) and its row is written under the
@@ -24,6 +25,7 @@ from svidok.foundation.clock import utc_now
 from svidok.matching.persons import PersonError, active_consent, check_date, get_person, sweep_orphan_references
 
 if TYPE_CHECKING:
+    from svidok.analyzers.face_spaces import FaceSpace
     from svidok.analyzers.faces import DetectedFace
     from svidok.foundation.workspace import Workspace
 
@@ -132,14 +134,12 @@ def _detection_confidence(image, box: tuple[int, int, int, int]) -> float:  # no
 
 def _store(ws: "Workspace", person_id: int, consent_id: int, photo: Path, face: "DetectedFace",
            options: EnrollOptions) -> int:
-    from svidok.analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION
-
     with ws.transaction():
         stored = ws.references.put_file(photo)
         row = {"person_id": person_id, "consent_id": consent_id, "photo_sha256": stored.sha256,
                "photo_path": stored.relpath, "photo_date": options.photo_date, "box": json.dumps(list(face.box)),
                "quality": json.dumps(face.quality.as_dict()), "embedding": face.embedding.astype("float32").tobytes(),
-               "model": FACE_MODEL, "model_version": FACE_MODEL_VERSION, "created_at": utc_now()}
+               "model": face.model, "model_version": face.model_version, "created_at": utc_now()}
         reference_id = ws.db.insert("reference", row)
         ws.audit.append(options.actor, "reference.enroll", f"reference:{reference_id}",
                         {"person_id": person_id, "consent_id": consent_id, "photo_sha256": stored.sha256})
@@ -153,13 +153,15 @@ class Reference:
     embedding: bytes
 
 
-def load_references(ws: "Workspace", person_ids: Sequence[int]) -> list[Reference]:
-    """Reference embeddings of these persons whose consent is still active."""
+def load_references(ws: "Workspace", person_ids: Sequence[int], space: "FaceSpace") -> list[Reference]:
+    """Reference embeddings of these persons whose consent is still active, of one face model's space."""
     if not person_ids:
         return []
     marks = ",".join("?" * len(person_ids))
+    in_space, space_args = space.where("reference")
     rows = ws.conn.execute(
         f"SELECT reference.id, reference.person_id, reference.embedding FROM reference"
         f" JOIN consent ON consent.id = reference.consent_id AND consent.revoked_at IS NULL"
-        f" WHERE reference.person_id IN ({marks}) ORDER BY reference.person_id, reference.id", list(person_ids))
+        f" WHERE reference.person_id IN ({marks}) AND {in_space} ORDER BY reference.person_id, reference.id",
+        [*person_ids, *space_args])
     return [Reference(*r) for r in rows]

@@ -1,10 +1,12 @@
 """Exact nearest-neighbour search over archived face embeddings.
 
 Brute force over a float32 matrix is the fastest exact option here (measured: numpy beats
-usearch, faiss and sqlite-vec at 1M x 128), so the index is just that matrix. SQLite stays
-the durable copy (`face.embedding`); a memory-mapped `.npy` cache in
-`<workspace>/derived/cache/` is rebuilt from it whenever the set of face rows changed
-(count, max id and id sum form the cache's name). Only archive faces are cached on disk:
+usearch, faiss and sqlite-vec at 1M x 128), so the index is just that matrix. There is one
+index per embedding space (`analyzers.face_spaces.FaceSpace`: face model and version), holding
+only that space's faces, so vectors of different models never meet (nor need the same length).
+The database stays the durable copy (`face.embedding`); a memory-mapped `.npy` cache per space
+in `<workspace>/derived/cache/` is rebuilt from it whenever the space's set of face rows changed
+(a digest of the space, then count, max id and id sum form the cache's name). Only archive faces are cached on disk:
 reference embeddings live in SQLite only, so revoking a consent leaves no copy behind
 (`drop_reference_caches` also removes any file an older version might have left).
 
@@ -13,7 +15,10 @@ Distances are Euclidean, as dlib defines them: d² = |a|² + |b|² − 2a·b.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import secrets
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,9 +27,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
+    from svidok.analyzers.face_spaces import FaceSpace
     from svidok.foundation.workspace import Workspace
 
-DIM = 128
+DIM = 128                      # dlib's embedding length (benchmarks/search.py); other models have their own
 CHUNK_ROWS = 262_144
 CACHE_DIR = ("derived", "cache")
 
@@ -34,7 +40,7 @@ class FaceIndex:
     """Archive face embeddings, row i belongs to face id `ids[i]` (ascending)."""
 
     ids: np.ndarray            # int64 (N,)
-    vectors: np.ndarray        # float32 or float16 (N, 128), usually a memmap
+    vectors: np.ndarray        # float32 (N, dimension of the space's model), usually a memmap
     sq_norms: np.ndarray       # float32 (N,)
 
     def __len__(self) -> int:
@@ -100,45 +106,76 @@ def cache_dir(ws: "Workspace") -> Path:
     return ws.root.joinpath(*CACHE_DIR)
 
 
-def _signature(ws: "Workspace") -> str:
+def _space_key(space: "FaceSpace") -> str:
+    return hashlib.sha256(space.label.encode()).hexdigest()[:12]
+
+
+def _signature(ws: "Workspace", space: "FaceSpace") -> str:
+    in_space, args = space.where()
     count, max_id, id_sum = ws.conn.execute(
-        "SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM face").fetchone()
+        f"SELECT count(*), coalesce(max(id), 0), coalesce(sum(id), 0) FROM face WHERE {in_space}", args).fetchone()
     return f"{count}-{max_id}-{id_sum}"
 
 
-def load_face_index(ws: "Workspace") -> FaceIndex:
-    """The memory-mapped index of all archive faces, rebuilt from SQLite when stale."""
+def load_face_index(ws: "Workspace", space: "FaceSpace") -> FaceIndex:
+    """The memory-mapped index of the archive faces of one embedding space, rebuilt when stale."""
     folder = cache_dir(ws)
-    stem = f"faces-{_signature(ws)}"
+    prefix = f"faces-s{_space_key(space)}-"            # "s": never a digit, as the old index's names began
+    stem = f"{prefix}{_signature(ws, space)}"
     vec_path, ids_path = folder / f"{stem}.vectors.npy", folder / f"{stem}.ids.npy"
-    if not (vec_path.is_file() and ids_path.is_file()):
-        _rebuild(ws, folder, stem)
-    ids = np.load(ids_path)
-    vectors = np.load(vec_path, mmap_mode="r")
+    try:
+        ids, vectors = np.load(ids_path), np.load(vec_path, mmap_mode="r")
+    except FileNotFoundError:                          # stale, or removed by another process's rebuild
+        vec_path, ids_path = _rebuild(ws, space, folder, prefix)
+        ids, vectors = np.load(ids_path), np.load(vec_path, mmap_mode="r")
     norms = np.einsum("ij,ij->i", vectors, vectors) if len(ids) else np.empty(0, np.float32)
     return FaceIndex(ids, vectors, norms.astype(np.float32))
 
 
-def _rebuild(ws: "Workspace", folder: Path, stem: str) -> None:
+def _rebuild(ws: "Workspace", space: "FaceSpace", folder: Path, prefix: str) -> tuple[Path, Path]:
+    """Write the index of the rows as they are now; returns its (vectors, ids) files.
+
+    Several processes (workers on a shared folder, the UI) may rebuild at once: each writes its
+    own temporary files, names the result after the rows it actually read, and renames it into
+    place (the same rows give the same bytes); older indexes are removed afterwards."""
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("faces-*.npy"):
-        old.unlink(missing_ok=True)
-    count = ws.conn.execute("SELECT count(*) FROM face").fetchone()[0]
-    tmp_vec, tmp_ids = folder / f".tmp-{stem}.vectors.npy", folder / f".tmp-{stem}.ids.npy"
-    vectors = np.lib.format.open_memmap(tmp_vec, mode="w+", dtype=np.float32, shape=(count, DIM))
+    in_space, args = space.where()
+    count, length = ws.conn.execute(f"SELECT count(*), max(length(embedding)) FROM face WHERE {in_space}",
+                                    args).fetchone()
+    dim = int(length or 0) // 4
+    own = f".tmp-{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(4)}"
+    tmp_vec, tmp_ids = folder / f"{own}.vectors.npy", folder / f"{own}.ids.npy"
+    vectors = np.lib.format.open_memmap(tmp_vec, mode="w+", dtype=np.float32, shape=(count, dim))
     ids = np.empty(count, dtype=np.int64)
-    cursor = ws.conn.execute("SELECT id, embedding FROM face ORDER BY id")
+    cursor = ws.conn.execute(f"SELECT id, embedding FROM face WHERE {in_space} ORDER BY id", args)
     row = 0
     while batch := cursor.fetchmany(10_000):
         n = min(len(batch), count - row)
         ids[row:row + n] = [b[0] for b in batch[:n]]
-        vectors[row:row + n] = np.frombuffer(b"".join(b[1] for b in batch[:n]), dtype=np.float32).reshape(n, DIM)
+        blob = b"".join(b[1] for b in batch[:n])
+        if len(blob) != n * dim * 4:
+            raise ValueError(f"faces of {space.label} have embeddings of different lengths")
+        vectors[row:row + n] = np.frombuffer(blob, dtype=np.float32).reshape(n, dim)
         row += n
-    vectors.flush()
+    if row < count:                                    # rows deleted meanwhile: keep what was read
+        exact = np.lib.format.open_memmap(folder / f"{own}.exact.npy", mode="w+", dtype=np.float32, shape=(row, dim))
+        exact[:] = vectors[:row]
+        exact.flush()
+        del exact
+        os.replace(folder / f"{own}.exact.npy", tmp_vec)
+    else:
+        vectors.flush()
     del vectors
-    np.save(tmp_ids, ids[:row])
-    os.replace(tmp_ids, folder / f"{stem}.ids.npy")
-    os.replace(tmp_vec, folder / f"{stem}.vectors.npy")
+    ids = ids[:row]
+    np.save(tmp_ids, ids)
+    stem = f"{prefix}{row}-{int(ids.max()) if row else 0}-{int(ids.sum()) if row else 0}"
+    vec_path, ids_path = folder / f"{stem}.vectors.npy", folder / f"{stem}.ids.npy"
+    os.replace(tmp_ids, ids_path)
+    os.replace(tmp_vec, vec_path)
+    for old in [*folder.glob(f"{prefix}*.npy"), *folder.glob("faces-[0-9]*.npy")]:   # and pre-space indexes
+        if old not in (vec_path, ids_path):
+            old.unlink(missing_ok=True)
+    return vec_path, ids_path
 
 
 def drop_reference_caches(ws: "Workspace") -> int:

@@ -86,11 +86,12 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _known_errors() -> tuple[type[BaseException], ...]:
+    from svidok.analyzers.models import ModelMissing
     from svidok.foundation.settings import SettingsError
     from svidok.foundation.store import StoreError
     from svidok.foundation.workspace import WorkspaceError
 
-    return (WorkspaceError, SettingsError, StoreError, ValueError, FileNotFoundError, PermissionError)
+    return (WorkspaceError, SettingsError, StoreError, ValueError, FileNotFoundError, PermissionError, ModelMissing)
 
 
 class SvidokGroup(click.Group):

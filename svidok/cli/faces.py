@@ -13,7 +13,7 @@ from svidok.cli.base import CommandContext, CommandError, common_options, stderr
 
 @click.command("faces")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--no-embedding", is_flag=True, help="Leave the 128 numbers out of the output (shorter).")
+@click.option("--no-embedding", is_flag=True, help="Leave the numbers out of the output (shorter).")
 @common_options
 def faces_cmd(cc: CommandContext, files: tuple[Path, ...], no_embedding: bool) -> None:
     """Detect and embed the faces in photos and videos; needs no workspace.

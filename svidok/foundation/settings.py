@@ -111,6 +111,12 @@ class AnalyzeSettings:
     face_small_image_side: int = setting(
         200, "Pictures whose short side is below this many pixels are enlarged before detection (0 = never)."
     )
+    face_model: str = setting(
+        "fusion", "Face model that embeds faces, for analysis and enrollment alike: dlib, mobilefacenet, fr_feature or "
+        "fusion (`svidok models list`; the plug-ins' files come with `make setup`). Every face and reference records "
+        "its model and only faces and references of the same model are compared: after changing it, run "
+        "`svidok analyze --reembed` so that the archive and the references are searchable with the new one."
+    )
     speech_model: str = setting("base", "Whisper model packaged locally (only 'base' ships).")
     speech_beam_size: int = setting(5, "Beam size for Whisper decoding.")
     speech_default_language: str = setting(
@@ -131,7 +137,9 @@ class MatchSettings:
     """Matching: references, faces, names, sightings."""
 
     face_threshold: float = setting(
-        0.55, "Largest face distance (after normalisation) that raises a candidate sighting."
+        0.0, "Largest face distance (after normalisation) that raises a candidate sighting; 0 = the active face "
+        "model's calibrated threshold (analyzers/model_thresholds.toml, <= 5 % of distractors raising a candidate). "
+        "Set it only to override that: distances differ between face models, so an override fits one model only."
     )
     name_threshold: float = setting(0.85, "Smallest name similarity (0-1) that counts as a name match.")
     reference_min_face: int = setting(60, "Smallest face side in a reference photo, pixels.")
@@ -178,7 +186,9 @@ class ExportSettings:
         "", "Ed25519 private key (PEM) that signs evidence packages; empty = <workspace>/keys/"
         "package-signing-ed25519.pem, created on the first export (mode 0600), public key beside it."
     )
-    tsa_url: str = setting("", "RFC 3161 time-stamping authority URL for package signatures; empty = no timestamp.")
+    tsa_url: str = setting(
+        "", "RFC 3161 time-stamping authority URL for package signatures and audit anchors (`svidok audit anchor`);"
+        " empty = no timestamp.")
     tsa_ca_file: str = setting(
         "", "PEM file of the certificate(s) trusted for timestamps (the TSA's root); checked at export and by "
         "`package verify`. Empty = only the certificate inside the timestamp is checked (reported as a warning)."

@@ -12,6 +12,7 @@ import pytest
 
 from svidok.analyzers.base import MediaFile
 from svidok.analyzers.face_analyzer import FaceAnalyzer, ScanPlan, faces_in_frames
+from svidok.analyzers.face_spaces import dimension_of, space_of
 from svidok.analyzers.faces import DetectedFace, FaceOptions, FaceQuality
 from svidok.analyzers.frames import iter_frames
 from svidok.analyzers.registry import default_analyzers
@@ -55,7 +56,9 @@ def test_video_gives_one_track_with_faces_crops_and_frames(fresh_workspace, tmp_
                             " model, model_version FROM face WHERE media_sha256 = ?", (media.sha256,)).fetchall()
     assert counts["faces"] == len(faces) >= 4
     assert counts["tracks"] == 1
-    assert all(len(row[4]) == 128 * 4 for row in faces)
+    default = AnalyzeSettings().face_model                                       # the settings' face model embeds
+    assert all(len(row[4]) == dimension_of(default) * 4 for row in faces)
+    assert {(row[8], row[9]) for row in faces} == {(space_of(default).model, space_of(default).version)}
     assert len({row[7] for row in faces}) == 1 and faces[0][7] is not None
     assert sorted(row[1] for row in faces) == [row[1] for row in faces]           # time order
     assert json.loads(faces[-1][2])[3] > json.loads(faces[0][2])[3]               # the face moved right

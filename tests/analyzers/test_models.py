@@ -19,6 +19,7 @@ from svidok.analyzers.models import (
     fetchable_cards,
     file_sha256,
 )
+from svidok.foundation.settings import AnalyzeSettings
 
 REPO = Path(__file__).resolve().parents[2]
 CONTRACT_KEYS = {"name", "kind", "version", "licence", "source", "sha256", "active"}
@@ -48,9 +49,11 @@ def test_models_list_json_follows_the_contract(run_json) -> None:
     rows = run_json("models", "list")
     assert all(CONTRACT_KEYS <= set(row) for row in rows)
     by_name = {row["name"]: row for row in rows}
-    assert by_name["dlib_face_recognition_resnet_model_v1"]["active"] is True
+    settings = AnalyzeSettings()                                     # the settings' face model is the active one
+    assert {name for name, row in by_name.items() if row["active"] and row["kind"] != "speech"} == active_names(
+        settings.face_model, settings.face_landmarks, settings.face_cnn_fallback)
     assert by_name["fr_feature"]["sha256"] == "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581"
-    assert by_name["mobilefacenet"]["active"] is False
+    assert by_name["dlib_face_recognition_resnet_model_v1"]["active"] is (settings.face_model == BUILT_IN)
     assert any(row["kind"] == "speech" for row in rows)
 
 

@@ -14,6 +14,7 @@ import bagit
 import pytest
 
 from svidok.cases.export import export_case
+from svidok.matching.face_matcher import active_face_threshold
 
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def test_summary_shows_faces_frames_transcript_reasons_decisions_in_both_languag
     assert 'class="zoom"' in html                       # the reference face, zoomed to the crops' scale
     assert "0:02.0" in html and "0:03.5" in html         # key frames with their times
     assert "<mark>Петренко</mark> <mark>Олександр</mark>" in html
-    assert "Обличчя на записі схоже на фото від родини №1" in html and "distance 0.41 (threshold 0.55" in html
+    threshold = active_face_threshold(case_ready.seed.ws).threshold          # the active face model's, calibrated
+    assert "Обличчя на записі схоже на фото від родини №1" in html and f"distance 0.41 (threshold {threshold}" in html
     assert "«Петренко Олександр» у розшифровці мовлення (0:03.2)" in html
     assert "rev1: шрам над лівою бровою" in html and "очі / eyes: схожі / similar" in html
     assert "Що означає оцінка" in html and "not a probability" in html and "is not an identification" in html
@@ -91,7 +93,8 @@ def test_consent_record_notes_and_utf8_json(case_ready, package):
     sighting = case["sightings"][0]
     assert sighting["references"] == [case_ready.seed.references["share"]]
     assert sighting["reasons_explained"][0]["en"].startswith("The face in the footage")
-    assert case["score"]["face_threshold"] == 0.55 and case["signing_key_sha256"] == result.signing_key_sha256
+    assert case["score"]["face_threshold"] == active_face_threshold(case_ready.seed.ws).threshold
+    assert case["signing_key_sha256"] == result.signing_key_sha256
 
 
 def test_custody_runs_from_capture_to_this_export(case_ready, package):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from svidok.analyzers.faces import FACE_MODEL
+from svidok.analyzers.face_spaces import dimension_of, space_of
+from svidok.foundation.settings import AnalyzeSettings
 
 pytestmark = pytest.mark.models
 
@@ -30,8 +31,9 @@ def test_faces_json_for_a_photo_a_video_and_a_bad_file(run_cli, tmp_path: Path) 
     face = doc[0]["faces"][0]
     assert len(doc[0]["faces"]) == 1 and face["time"] is None
     assert len(face["box"]) == 4 and all(isinstance(v, int) for v in face["box"])
-    assert len(face["embedding"]) == 128 and all(isinstance(v, float) for v in face["embedding"])
-    assert face["model"] == FACE_MODEL                         # the model whose space the numbers are in
+    model = AnalyzeSettings().face_model                      # the settings' face model embeds
+    assert len(face["embedding"]) == dimension_of(model) and all(isinstance(v, float) for v in face["embedding"])
+    assert face["model"] == space_of(model).model              # the model whose space the numbers are in
     assert 0 < face["quality"]["score"] <= 1
     assert doc[1]["faces"] and all(f["time"] is not None for f in doc[1]["faces"])
     assert doc[2]["faces"] == [] and "not an image or video" in doc[2]["error"]

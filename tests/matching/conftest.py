@@ -72,12 +72,14 @@ def archive_photo(run_json, path: Path, note: str | None = None) -> str:
 
 
 def insert_faces(ws, media_sha256: str, image_path: Path) -> list[int]:  # noqa: ANN001 - Workspace
-    """Write face + one-face track rows straight from detect_faces (what the analyzer stores)."""
-    from svidok.analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION, detect_faces, load_image
+    """Write face + one-face track rows straight from detect_faces with the workspace's face model
+    (what the analyzer stores)."""
+    from svidok.analyzers.faces import FaceOptions, detect_faces, load_image
 
+    options = FaceOptions(model=ws.settings.analyze.face_model)
     ids = []
     with ws.transaction():
-        for face in detect_faces(load_image(image_path)):
+        for face in detect_faces(load_image(image_path), options):
             emb = face.embedding.astype(np.float32).tobytes()
             track = ws.conn.execute(
                 "INSERT INTO track (media_sha256, n_faces, embedding, analyzer, analyzer_version)"
@@ -86,7 +88,7 @@ def insert_faces(ws, media_sha256: str, image_path: Path) -> list[int]:  # noqa:
                 "INSERT INTO face (media_sha256, box, quality, embedding, track_id, model, model_version)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (media_sha256, json.dumps(list(face.box)), json.dumps(face.quality.as_dict()), emb, track,
-                 FACE_MODEL, FACE_MODEL_VERSION)).scalar_one()
+                 face.model, face.model_version)).scalar_one()
             ids.append(face_id)
     return ids
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from svidok.analyzers.face_spaces import dimension_of, space_of
 from svidok.foundation.workspace import Workspace
 
 pytestmark = pytest.mark.models
@@ -31,7 +32,8 @@ def test_enroll_checks_each_photo_and_says_why(run_json, person_with_consent, ph
     assert by_name["reference"]["status"] == "accepted"
     with Workspace.open(workspace_path) as ws:
         rows = ws.conn.execute("SELECT photo_path, length(embedding), model FROM reference").fetchall()
-        assert len(rows) == 1 and rows[0][1] == 128 * 4
+        model = ws.settings.analyze.face_model                  # enrollment embeds with the active face model
+        assert len(rows) == 1 and rows[0][1] == dimension_of(model) * 4 and rows[0][2] == space_of(model).model
         assert rows[0][0].startswith("references/") and (ws.root / rows[0][0]).is_file()
         assert not any(ws.media.root.rglob("*.jpg"))           # references never go to media/
         actions = [e["action"] for e in ws.audit.entries()]

@@ -6,7 +6,10 @@ import json
 
 import numpy as np
 
+from svidok.analyzers.face_spaces import FaceSpace
 from svidok.matching.vector_index import cache_dir, load_face_index
+
+TEST_SPACE = FaceSpace("test", "1")          # the model and version _add_faces writes
 
 
 def _add_faces(ws, vectors: np.ndarray) -> list[int]:  # noqa: ANN001
@@ -23,7 +26,7 @@ def test_search_is_exact_and_cache_follows_the_database(fresh_workspace) -> None
     rng = np.random.default_rng(3)
     vectors = rng.standard_normal((500, 128)).astype(np.float32) * 0.1
     ids = _add_faces(fresh_workspace, vectors)
-    index = load_face_index(fresh_workspace)
+    index = load_face_index(fresh_workspace, TEST_SPACE)
     query = vectors[42] + 0.001
     found, dist = index.nearest(query, 5)
     brute = np.linalg.norm(vectors - query, axis=1)
@@ -36,7 +39,7 @@ def test_search_is_exact_and_cache_follows_the_database(fresh_workspace) -> None
     assert len(files) == 2 and isinstance(index.vectors, np.memmap)
 
     new_id = _add_faces(fresh_workspace, vectors[:1] + 5.0)[0]          # the archive grew: cache is stale
-    index = load_face_index(fresh_workspace)
+    index = load_face_index(fresh_workspace, TEST_SPACE)
     assert len(index) == 501 and index.nearest(vectors[0] + 5.0, 1)[0].tolist() == [new_id]
     assert len(list(cache_dir(fresh_workspace).iterdir())) == 2          # the old cache files are gone
 
@@ -54,3 +57,31 @@ def test_nearest_is_exact_when_the_answer_lies_beyond_the_first_block(monkeypatc
         brute = np.linalg.norm(vectors - query, axis=1)
         assert list(ids) == list(np.argsort(brute)[:20] + 1)
         assert np.allclose(distances, np.sort(brute)[:20], atol=1e-3)
+
+
+def test_processes_rebuilding_at_once_each_get_a_whole_index(fresh_workspace) -> None:
+    """Workers on a shared folder: rebuilds at the same moment neither clobber nor delete each other's index."""
+    import threading
+
+    from svidok.foundation.workspace import Workspace
+
+    rng = np.random.default_rng(5)
+    ids = _add_faces(fresh_workspace, rng.standard_normal((3000, 128)).astype(np.float32))
+    results, errors = [], []
+
+    def load() -> None:
+        try:
+            with Workspace.open(fresh_workspace.root) as ws:
+                index = load_face_index(ws, TEST_SPACE)
+                results.append((index.ids.tolist(), float(np.asarray(index.vectors).sum())))
+        except Exception as exc:  # noqa: BLE001 - the assertion below shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=load) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == [] and len(results) == 6
+    assert all(r == results[0] for r in results) and results[0][0] == ids
+    assert not [p for p in cache_dir(fresh_workspace).iterdir() if p.name.startswith(".tmp-")]
