@@ -47,6 +47,9 @@ def analyze(cc: CommandContext, reanalyze: bool, enqueue: bool, reembed: bool) -
         _enqueue(cc, reanalyze)
         return
     with cc.workspace() as ws:
+        from svidok.pipeline.analyze import yield_cpu
+
+        yield_cpu(ws.settings.analyze.nice)
         analyzers = default_analyzers()
         total = sum(len(pending_media(ws, a, reanalyze)) for a in analyzers)
         if total and any(a.name == "faces" for a in analyzers):

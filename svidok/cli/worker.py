@@ -72,6 +72,10 @@ def worker(cc: CommandContext, queues: str, concurrency: int | None) -> None:
     except WorkspaceError as exc:
         stderr.print(f"[yellow]waiting:[/] {exc}; tasks are retried until it is there", soft_wrap=True)
     configure_worker(cc.workspace_path)
+    from svidok.foundation.settings import load_settings
+    from svidok.pipeline.analyze import yield_cpu
+
+    yield_cpu(load_settings(cc.workspace_path if cc.workspace_path.exists() else None).analyze.nice)
     processes = concurrency or os.cpu_count() or 1
     name = f"svidok-{os.getpid()}@{socket.gethostname()}"
     stderr.print(f"worker {name}: queues {','.join(wanted)}, {processes} process(es), broker "

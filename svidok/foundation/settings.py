@@ -117,6 +117,10 @@ class AnalyzeSettings:
         "its model and only faces and references of the same model are compared: after changing it, run "
         "`svidok analyze --reembed` so that the archive and the references are searchable with the new one."
     )
+    nice: int = setting(
+        10, "CPU priority given up by `svidok analyze` and `svidok worker` (Unix nice increment, 0-19): analysis "
+        "then takes the cores the review UI and collectors leave free instead of slowing reviewers' pages."
+    )
     speech_model: str = setting("base", "Whisper model packaged locally (only 'base' ships).")
     speech_beam_size: int = setting(5, "Beam size for Whisper decoding.")
     speech_default_language: str = setting(

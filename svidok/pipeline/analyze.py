@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -172,3 +174,12 @@ def _start(pool: "ThreadPoolExecutor", analyzer: "Analyzer", media: "MediaFile",
         failed.set_exception(exc)
         return failed
     return pool.submit(analyzer.compute, media, gathered)
+
+
+def yield_cpu(nice: int) -> int:
+    """Lower this process's CPU priority by `nice` (inherited by its workers); the resulting niceness.
+
+    Analysis is background work on a machine where reviewers and collectors want answers now."""
+    if nice <= 0 or not hasattr(os, "nice"):
+        return os.nice(0) if hasattr(os, "nice") else 0
+    return os.nice(min(nice, 19))
