@@ -105,6 +105,13 @@ def is_hallucination(segment: "Segment", options: "SpeechOptions") -> bool:
     unsure = segment.avg_logprob < LOW_CONFIDENCE_LOGPROB or segment.no_speech_prob > LOW_CONFIDENCE_NO_SPEECH
     if unsure and set(text.split()) <= INTERJECTIONS:
         return True
+    # Whisper thought it most likely no speech and was not sure of the words either: on noise its
+    # temperature fallback samples subtitle lines ("ТЕЛЕФОННЫЙ ЗВОНОК", "Ах, ах.") at random
+    if segment.no_speech_prob > options.no_speech_threshold and segment.avg_logprob < LOW_CONFIDENCE_LOGPROB:
+        return True
+    letters = [c for c in segment.text if c.isalpha()]
+    if unsure and len(letters) > 3 and all(c.isupper() for c in letters):      # a sound caption, not speech
+        return True
     return unsure and any(phrase in text for phrase in LOW_CONFIDENCE_HALLUCINATED)
 
 

@@ -55,7 +55,11 @@ def test_unsure_interjections_are_noise_but_confident_ones_are_speech() -> None:
     noise = seg("Ах, ах.", 4.58, avg_logprob=-0.97, no_speech_prob=0.68)      # white noise, temperature fallback
     sure = seg("Ах, ах.", 1.0, avg_logprob=-0.2, no_speech_prob=0.05)
     said = seg("Ах, Петренко", 2.0, avg_logprob=-0.9, no_speech_prob=0.5)
-    assert clean_segments([noise, sure, said], SpeechOptions()) == [sure, said]
+    caption = seg("ТЕЛЕФОННЫЙ ЗВОНОК", 6.0, avg_logprob=-0.73, no_speech_prob=0.68)   # also white noise
+    quiet_caption = seg("МУЗЫКА", 8.0, avg_logprob=-0.7, no_speech_prob=0.1)
+    shouted = seg("СТОЙ, СТРЕЛЯТЬ БУДУ", 9.0, avg_logprob=-0.3, no_speech_prob=0.05)
+    assert clean_segments([noise, sure, said, caption, quiet_caption, shouted], SpeechOptions()) == \
+        [sure, said, shouted]
 
 
 def test_hallucinations_and_repeated_segments_are_dropped() -> None:
