@@ -71,12 +71,10 @@ def module_database(postgresql_template: str | None) -> Iterator[str]:
         return
     from tests.postgresql import PostgreSQLServer
 
-    server = PostgreSQLServer.reach(POSTGRESQL_SERVER)
-    url = server.create_from(postgresql_template)
-    with pytest.MonkeyPatch.context() as patch:
+    with PostgreSQLServer.reach(POSTGRESQL_SERVER).fresh(postgresql_template) as url, \
+            pytest.MonkeyPatch.context() as patch:
         patch.setenv("SVIDOK_DATABASE_URL", url)
         yield url
-    server.drop(url)
 
 
 @pytest.fixture(autouse=True)
@@ -92,11 +90,9 @@ def database_backend(request: pytest.FixtureRequest, postgresql_template: str | 
         return
     from tests.postgresql import PostgreSQLServer
 
-    server = PostgreSQLServer.reach(POSTGRESQL_SERVER)
-    url = server.create_from(postgresql_template)
-    monkeypatch.setenv("SVIDOK_DATABASE_URL", url)
-    yield "postgresql"
-    server.drop(url)
+    with PostgreSQLServer.reach(POSTGRESQL_SERVER).fresh(postgresql_template) as url:
+        monkeypatch.setenv("SVIDOK_DATABASE_URL", url)
+        yield "postgresql"
 
 
 @pytest.fixture
@@ -125,10 +121,8 @@ def another_database(postgresql_template: str | None):  # noqa: ANN201 - Setting
         return
     from tests.postgresql import PostgreSQLServer
 
-    server = PostgreSQLServer.reach(POSTGRESQL_SERVER)
-    url = server.create_from(postgresql_template)
-    yield dataclasses.replace(settings, database=DatabaseSettings(url=url))
-    server.drop(url)
+    with PostgreSQLServer.reach(POSTGRESQL_SERVER).fresh(postgresql_template) as url:
+        yield dataclasses.replace(settings, database=DatabaseSettings(url=url))
 
 
 @pytest.fixture

@@ -115,13 +115,3 @@ OBSERVATION = "scar above the left eyebrow matches"
 def evidence(observation: str = OBSERVATION) -> dict:
     """Keyword arguments of `record_decision` (and fields of a JSON decision) for a complete "same person"."""
     return {"checklist": dict(CHECKLIST), "observation": observation, "revealed": True}
-
-
-def drop_audit_guards(conn) -> None:  # noqa: ANN001 - a svidok Database
-    """Remove the triggers that keep the audit table append-only (tampering "around" them)."""
-    if conn.backend == "sqlite":
-        conn.execute("DROP TRIGGER audit_no_update")
-        conn.execute("DROP TRIGGER audit_no_delete")
-    else:
-        conn.execute("DROP TRIGGER audit_no_update ON audit")
-        conn.execute("DROP TRIGGER audit_no_truncate ON audit")

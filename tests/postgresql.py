@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -71,6 +73,15 @@ class PostgreSQLServer:
         with self._admin() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         return self._url(name)
+
+    @contextmanager
+    def fresh(self, template_url: str) -> Iterator[str]:
+        """A new database copied from the template, dropped afterwards."""
+        url = self.create_from(template_url)
+        try:
+            yield url
+        finally:
+            self.drop(url)
 
     def drop(self, url: str) -> None:
         with self._admin() as conn:

@@ -449,7 +449,8 @@ BASELINE = "0001"                  # the Alembic revision equal to legacy versio
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
-def schema_version(db: sqlite_utils.Database) -> int:
+def schema_version(db: sqlite_utils.Database | sqlite3.Connection) -> int:
+    """A pre-Alembic SQLite database's legacy version (PRAGMA user_version)."""
     return db.execute("PRAGMA user_version").fetchone()[0]
 
 
@@ -457,7 +458,7 @@ def migrate_legacy(db: sqlite_utils.Database | sqlite3.Connection, target: int =
     """Bring a pre-Alembic SQLite database to legacy `target` (8); returns the version reached.
 
     Runs inside the caller's transaction when one is open, else one transaction per step."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    version = schema_version(db)
     if version > LEGACY_VERSION:
         raise RuntimeError(
             f"workspace schema version {version} is newer than this Svidok ({LEGACY_VERSION}); upgrade Svidok"

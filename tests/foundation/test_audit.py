@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.factories import drop_audit_guards
+from svidok.foundation.workspace import DB_NAME
+from tests.cases.tamper import drop_audit_triggers
 
 
 def _fill(ws, n=5):
@@ -35,7 +36,7 @@ def test_update_and_delete_are_refused_by_the_database(fresh_workspace):
 def test_tampering_around_the_triggers_is_detected(fresh_workspace, run_cli, tamper, problem):
     _fill(fresh_workspace)
     conn = fresh_workspace.conn
-    drop_audit_guards(conn)
+    drop_audit_triggers(fresh_workspace.root / DB_NAME)
     conn.execute(tamper)
     result = run_cli("audit", "verify", "--json")
     assert result.exit_code == 1
