@@ -15,16 +15,17 @@ setup: $(STAMP)
 # 1. a venv on Python 3.11; 2. setuptools<81 (face_recognition_models imports pkg_resources);
 # 3. every pinned package from requirements.lock, without resolution (--no-deps), which is
 #    also how face-recognition==1.3.0 gets in without pulling and compiling `dlib`;
-# 4. Svidok itself, editable;
-# 5. dlib built with OpenBLAS in place of dlib-bin, where a compiler, cmake and OpenBLAS are
-#    present (4x faster face embeddings; built once per machine, cached; otherwise dlib-bin stays).
-$(STAMP): requirements.lock pyproject.toml scripts/dlib_with_blas.sh
+# 4. Svidok itself, editable.
+# No compiler: the default face model (the fusion) does not run dlib's ResNet, so the prebuilt
+# dlib-bin (HOG detection, landmarks) is all it needs. Who sets analyze.face_model = "dlib" can
+# build dlib with OpenBLAS once: `bash scripts/dlib_with_blas.sh .venv/bin/python` (~4x faster
+# dlib embeddings, ~9 minutes to build; docs/BENCHMARKS.md "Analysis throughput").
+$(STAMP): requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Svidok needs Python 3.11)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23" "setuptools<81" wheel
 	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
-	bash scripts/dlib_with_blas.sh $(BIN)/python
 	touch $(STAMP)
 
 demo: setup

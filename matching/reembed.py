@@ -108,6 +108,43 @@ class ReembedReport:
 Progress = Callable[[str, int, int], None]      # (what, done, total) after each reference / media file
 
 
+@dataclass(frozen=True)
+class ReembedBacklog:
+    """How many rows of other face models have no twin in the active space yet (matching ignores them)."""
+
+    model: str                           # the active space's label
+    references: int                      # of persons with an active consent
+    faces: int
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self.references or self.faces)
+
+    def notice(self) -> str | None:
+        """One line for the command's output, or None when nothing waits."""
+        if not self.waiting:
+            return None
+        return (f"warning: {self.references} reference photo(s) and {self.faces} archived face(s) were embedded by "
+                f"another face model and are not compared under {self.model}; run `svidok analyze --reembed`")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"model": self.model, "references": self.references, "faces": self.faces}
+
+
+def reembed_backlog(ws: "Workspace", space: FaceSpace | None = None) -> ReembedBacklog:
+    """Counts of what `run_reembed` would do (rows, not distinct places: a face under two older
+    models counts twice); cheap when every row is already in the active space."""
+    space = space or active_space(ws.settings.analyze)
+    params = (space.model, space.version)
+    other_faces = ws.conn.execute("SELECT COUNT(*) FROM face WHERE NOT (model = ? AND model_version = ?)",
+                                  params).fetchone()[0]
+    other_refs = ws.conn.execute("SELECT COUNT(*) FROM reference WHERE NOT (model = ? AND model_version = ?)",
+                                 params).fetchone()[0]
+    faces = ws.conn.execute(f"SELECT COUNT(*) {_FACES_WITHOUT_TWIN}", params * 2).fetchone()[0] if other_faces else 0
+    refs = ws.conn.execute(f"SELECT COUNT(*) {_REFERENCES_WITHOUT_TWIN}", params * 2).fetchone()[0] if other_refs else 0
+    return ReembedBacklog(space.label, refs, faces)
+
+
 def plan_reembed(ws: "Workspace", space: FaceSpace | None = None) -> ReembedPlan:
     """The references (active consent) and faces without a twin in the active (or given) space."""
     space = space or active_space(ws.settings.analyze)
@@ -172,13 +209,22 @@ def _archive_options(ws: "Workspace") -> "FaceOptions":
     return FaceOptions.from_settings(ws.settings.analyze)
 
 
+# rows of another space without a twin in the space (model, version, then again model, version)
+_FACES_WITHOUT_TWIN = (
+    "FROM face f WHERE NOT (f.model = ? AND f.model_version = ?) AND NOT EXISTS (SELECT 1 FROM face g"
+    " WHERE g.model = ? AND g.model_version = ? AND g.media_sha256 = f.media_sha256 AND g.box = f.box"
+    " AND (g.time_s = f.time_s OR (g.time_s IS NULL AND f.time_s IS NULL)))")
+_REFERENCES_WITHOUT_TWIN = (
+    "FROM reference r JOIN consent c ON c.id = r.consent_id AND c.revoked_at IS NULL"
+    " WHERE NOT (r.model = ? AND r.model_version = ?) AND NOT EXISTS (SELECT 1 FROM reference o"
+    " WHERE o.model = ? AND o.model_version = ? AND o.consent_id = r.consent_id"
+    " AND o.photo_sha256 = r.photo_sha256 AND o.box = r.box)")
+
+
 def _pending_faces(ws: "Workspace", space: FaceSpace) -> dict[str, list[OldFace]]:
     rows = ws.conn.execute(
         "SELECT f.id, f.media_sha256, f.time_s, f.box, f.quality, f.crop_sha256, f.frame_sha256, f.track_id, f.params"
-        " FROM face f WHERE NOT (f.model = ? AND f.model_version = ?) AND NOT EXISTS (SELECT 1 FROM face g"
-        "  WHERE g.model = ? AND g.model_version = ? AND g.media_sha256 = f.media_sha256 AND g.box = f.box"
-        "  AND (g.time_s = f.time_s OR (g.time_s IS NULL AND f.time_s IS NULL)))"
-        " ORDER BY f.media_sha256, f.id", (space.model, space.version, space.model, space.version))
+        f" {_FACES_WITHOUT_TWIN} ORDER BY f.media_sha256, f.id", (space.model, space.version, space.model, space.version))
     out: dict[str, list[OldFace]] = {}
     seen: set[tuple[str, float | None, str]] = set()
     for row in rows:
@@ -193,11 +239,7 @@ def _pending_faces(ws: "Workspace", space: FaceSpace) -> dict[str, list[OldFace]
 def _pending_references(ws: "Workspace", space: FaceSpace) -> list[OldReference]:
     rows = ws.conn.execute(
         "SELECT r.id, r.person_id, r.consent_id, r.photo_sha256, r.photo_path, r.photo_date, r.box, r.quality"
-        " FROM reference r JOIN consent c ON c.id = r.consent_id AND c.revoked_at IS NULL"
-        " WHERE NOT (r.model = ? AND r.model_version = ?) AND NOT EXISTS (SELECT 1 FROM reference o"
-        "  WHERE o.model = ? AND o.model_version = ? AND o.consent_id = r.consent_id"
-        "  AND o.photo_sha256 = r.photo_sha256 AND o.box = r.box)"
-        " ORDER BY r.id", (space.model, space.version, space.model, space.version))
+        f" {_REFERENCES_WITHOUT_TWIN} ORDER BY r.id", (space.model, space.version, space.model, space.version))
     out, seen = [], set()
     for row in rows:
         ref = OldReference(*row)

@@ -40,6 +40,7 @@ def analyze(cc: CommandContext, reanalyze: bool, enqueue: bool, reembed: bool) -
             raise click.UsageError("--reembed runs alone (not with --reanalyze or --enqueue)")
         _reembed(cc)
         return
+    from svidok.analyzers.models import BUILT_IN
     from svidok.analyzers.registry import default_analyzers
     from svidok.pipeline import pending_media, run_analysis
 
@@ -52,8 +53,8 @@ def analyze(cc: CommandContext, reanalyze: bool, enqueue: bool, reembed: bool) -
         yield_cpu(ws.settings.analyze.nice)
         analyzers = default_analyzers()
         total = sum(len(pending_media(ws, a, reanalyze)) for a in analyzers)
-        if total and any(a.name == "faces" for a in analyzers):
-            from svidok.analyzers.faces import slow_build_note
+        if total and ws.settings.analyze.face_model == BUILT_IN and any(a.name == "faces" for a in analyzers):
+            from svidok.analyzers.faces import slow_build_note      # only dlib's own embedder wants BLAS
 
             if note := slow_build_note():
                 stderr.print(note)

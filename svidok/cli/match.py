@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from svidok.cli.base import CommandContext, common_options, stderr
@@ -19,12 +20,18 @@ def match(cc: CommandContext, person_ids: tuple[int, ...]) -> None:
 
         svidok match --json
     """
+    from svidok.matching.reembed import reembed_backlog
     from svidok.matching.sightings import run_match
 
     with cc.workspace() as ws:
         report = run_match(ws, list(person_ids) or None)
+        backlog = reembed_backlog(ws)
+    if backlog.waiting:
+        stderr.print(escape(backlog.notice() or ""))
+
     cc.emit({"new_sightings": report.new_sightings, "updated": report.updated, "candidates": report.candidates,
-             "persons": report.persons, "attached": report.attached, "reposts": report.reposts},
+             "persons": report.persons, "attached": report.attached, "reposts": report.reposts,
+             "reembed_pending": backlog.as_dict()},
             lambda d: stderr.print(f"{d['new_sightings']} new candidate sighting(s) for {d['persons']} person(s)"))
 
 

@@ -27,11 +27,13 @@ def status(cc: CommandContext, days: int) -> None:
         svidok status --days 7 --json
     """
     from svidok.cases.person_status import uninformed_after
+    from svidok.matching.reembed import reembed_backlog
     from svidok.pipeline.work_status import archive_status
 
     with cc.workspace() as ws:
         data: dict[str, Any] = archive_status(ws)
         data["uninformed_after_days"] = [u.__dict__ for u in uninformed_after(ws, days)]
+        data["reembed_pending"] = reembed_backlog(ws).as_dict()
         broker = ws.settings.broker
     if broker.url:
         from svidok.pipeline.queue_status import queue_status
@@ -47,6 +49,10 @@ def _show_status(data: dict[str, Any], days: int) -> None:
     stderr.print("persons: " + ", ".join(f"{k} {v}" for k, v in data["persons"].items()))
     if "queue" in data:
         _show_queue(data["queue"])
+    backlog = data["reembed_pending"]
+    if backlog["references"] or backlog["faces"]:
+        stderr.print(escape(f"re-embedding: {backlog['references']} reference photo(s) and {backlog['faces']} archived "
+                            f"face(s) wait for `svidok analyze --reembed` (not compared under {backlog['model']})"))
     if not data["uninformed_after_days"]:
         stderr.print(f"every confirmed person's family was informed within {days} days")
         return

@@ -55,7 +55,12 @@ def test_reembed_resumes_and_matching_follows_the_active_model(analysed_with_dli
     person, photo = analysed_with_dlib
     monkeypatch.setenv("SVIDOK_ANALYZE_FACE_MODEL", NEW)
     new = space_of(NEW)
-    assert run_json("match")["candidates"] == 0               # dlib's rows are not compared with the fusion's
+    waiting = run_json("match")
+    assert waiting["candidates"] == 0                          # dlib's rows are not compared with the fusion's
+    with Workspace.open(workspace_path) as ws:                 # and the command says what waits, and why
+        dlib_faces = ws.conn.execute("SELECT COUNT(*) FROM face").scalar_one()
+    assert waiting["reembed_pending"] == {"model": new.label, "references": 1, "faces": dlib_faces}
+    assert run_json("status")["reembed_pending"]["faces"] == dlib_faces
 
     # a run stopped after its first media file (Ctrl-C), with a frame file of the clip gone meanwhile
     monkeypatch.setattr(reembed, "ESTIMATE_AFTER_FILES", 1)
@@ -100,6 +105,7 @@ def test_reembed_resumes_and_matching_follows_the_active_model(analysed_with_dli
 
     matched = run_json("match")
     assert (matched["new_sightings"], matched["updated"]) == (0, 2)   # the same two sightings, now by the fusion
+    assert matched["reembed_pending"] == {"model": new.label, "references": 0, "faces": 0}
     for sighting in run_json("sightings", "list"):
         face = next(r for r in sighting["reasons"] if r["kind"] == "face")
         assert face["model"] == new.label and sighting["person_id"] == person
