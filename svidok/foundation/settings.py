@@ -226,6 +226,10 @@ class BrokerSettings:
         "seconds; keep it above the longest task (a long video), or a slow task is delivered twice."
     )
     max_retries: int = setting(8, "Retries of a failing task (broker or database unreachable, media not yet visible).")
+    max_deliveries: int = setting(
+        3, "A media file whose analysis this many workers died in (crash, kill, out of memory) is recorded as "
+        "failed instead of being delivered again (the next `svidok analyze` or `--enqueue` tries it once more; 0: no bound)."
+    )
     retry_backoff_max_s: int = setting(
         300, "Longest wait before a retry, seconds (waits double from 1 s up to this, with jitter)."
     )

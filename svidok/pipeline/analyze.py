@@ -106,6 +106,16 @@ def _record(workspace: "Workspace", analyzer: "Analyzer", media: "MediaFile", pa
     )
 
 
+def record_failure(workspace: "Workspace", analyzer: "Analyzer", media: "MediaFile", error: str) -> None:
+    """Record that `analyzer` failed on `media` without running it (e.g. it killed its workers)."""
+    import json
+
+    from svidok.foundation.clock import utc_now
+
+    with workspace.transaction():
+        _record(workspace, analyzer, media, json.dumps(analyzer.params(), sort_keys=True), "failed", error, utc_now())
+
+
 class AnalysisFailed(Exception):
     """One file failed in one analyzer (already recorded in `analysis`)."""
 

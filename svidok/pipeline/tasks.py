@@ -18,6 +18,10 @@ Delivery:
 - idempotent: an analyzer whose current version has done the file is skipped, and storing
   replaces an analyzer's earlier rows for the file in one transaction, so a task run twice
   leaves one set of rows; collection and matching de-duplicate by design;
+- bounded: a file whose analysis its worker never finished `broker.max_deliveries` times (the
+  process died each time: a decoder crash, the kernel's out-of-memory killer) is recorded as
+  failed by the next worker, with that reason, instead of killing workers for ever (the count
+  lives in Redis beside the queue, `DELIVERIES_PREFIX`, and is cleared when the work ends);
 - retried with exponential backoff and jitter (`broker.max_retries`, `broker.retry_backoff_max_s`)
   when the workspace or its database cannot be reached yet, or the media file is not yet
   visible on this machine's mount; an analyzer failing on a file is recorded (`analysis`
@@ -49,6 +53,8 @@ QUEUES = ("analyze", "collect", "match")
 ANALYZE, COLLECT, MATCH = "svidok.analyze_media", "svidok.collect_source", "svidok.search_reference"
 ROUTES = {ANALYZE: "analyze", COLLECT: "collect", MATCH: "match"}
 QUEUED_PREFIX = "svidok:queued:"            # + task name + ":" + what: set while a task is waiting (enqueue.py)
+DELIVERIES_PREFIX = "svidok:started:"       # + task name + ":" + what: analyses started and not finished
+DELIVERIES_TTL_S = 14 * 24 * 3600
 
 log = logging.getLogger("svidok.worker")
 
@@ -183,49 +189,98 @@ def _run(task: Task, marker: str, work: Any, *args: Any) -> dict[str, Any]:
     return result
 
 
+def _redis(task: Task) -> Any:
+    import redis
+
+    if _worker.redis is None:
+        _worker.redis = redis.Redis.from_url(task.app.conf.broker_url, socket_connect_timeout=5, socket_timeout=5)
+    return _worker.redis
+
+
 def _unmark(task: Task, marker: str) -> None:
     """The task is no longer waiting: a later `--enqueue` may send it again."""
     import redis
 
     try:
-        if _worker.redis is None:
-            _worker.redis = redis.Redis.from_url(task.app.conf.broker_url, socket_connect_timeout=5, socket_timeout=5)
-        _worker.redis.delete(QUEUED_PREFIX + marker)
+        _redis(task).delete(QUEUED_PREFIX + marker)
     except redis.RedisError as exc:            # the marker expires by itself; the work is done
         log.warning("could not clear the queued marker %s: %s", marker, exc)
+
+
+def _started(task: Task, marker: str) -> int:
+    """Count one more start of this work; how many starts, this one included, never finished."""
+    import redis
+
+    key = DELIVERIES_PREFIX + marker
+    try:
+        with _redis(task).pipeline() as pipe:
+            count, _ = pipe.incr(key).expire(key, DELIVERIES_TTL_S).execute()
+        return int(count)
+    except redis.RedisError as exc:            # no count: the work runs (the bound is a safety net)
+        log.warning("could not count the start of %s: %s", marker, exc)
+        return 1
+
+
+def _finished(task: Task, marker: str) -> None:
+    import redis
+
+    try:
+        _redis(task).delete(DELIVERIES_PREFIX + marker)
+    except redis.RedisError as exc:
+        log.warning("could not clear the start count of %s: %s", marker, exc)
 
 
 # --- the tasks ---------------------------------------------------------------------------------
 
 def analyze_media(task: Task, sha256: str, reanalyze: bool = False) -> dict[str, Any]:
     """Every analyzer that wants this file and has not done it with its current version."""
-    return _run(task, f"{ANALYZE}:{sha256}", _analyze, sha256, reanalyze)
+    marker = f"{ANALYZE}:{sha256}"
+    return _run(task, marker, lambda ws: _analyze(ws, sha256, reanalyze, task, marker))
 
 
-def _analyze(ws: Workspace, sha256: str, reanalyze: bool) -> dict[str, Any]:
-    from svidok.pipeline.analyze import AnalysisFailed, analyze_one, media_file
+def _analyze(ws: Workspace, sha256: str, reanalyze: bool, task: Task, marker: str) -> dict[str, Any]:
+    from svidok.pipeline.analyze import AnalysisFailed, analyze_one, media_file, record_failure
 
     media = media_file(ws, sha256)
     if media is None:
         raise NotYetAvailable(f"media {sha256[:16]} is not in the archive (yet)")
     if not media.path.is_file():
         raise NotYetAvailable(f"media {sha256[:16]}: {media.path} is not visible on this machine (yet)")
-    log.info("analyzing %s", sha256)
     outcome: dict[str, Any] = {"media_sha256": sha256, "done": [], "skipped": [], "failed": {}, "counts": {}}
+    todo = []
     for analyzer in _analyzers():
         if not analyzer.wants(media):
             continue
         if not reanalyze and _already_done(ws, analyzer, sha256):
             outcome["skipped"].append(analyzer.name)
-            continue
-        try:
-            counts = analyze_one(ws, analyzer, media)
-        except AnalysisFailed as exc:             # recorded in `analysis`, like in-process; not retried
-            outcome["failed"][analyzer.name] = str(exc)
-            continue
-        outcome["done"].append(analyzer.name)
-        for key, value in counts.items():
-            outcome["counts"][key] = outcome["counts"].get(key, 0) + value
+        else:
+            todo.append(analyzer)
+    if not todo:
+        return outcome
+    limit: int = task.app.conf.svidok_broker.max_deliveries
+    starts = _started(task, marker)
+    if limit > 0 and starts > limit:                   # every earlier worker died on it: stop here
+        error = (f"not analyzed: the worker process died (crash, kill or out of memory) while analyzing this "
+                 f"file {starts - 1} times; the next `svidok analyze` tries it again")
+        log.error("giving up on %s: %s", sha256, error)
+        for analyzer in todo:
+            record_failure(ws, analyzer, media, error)
+            outcome["failed"][analyzer.name] = error
+        _finished(task, marker)
+        return outcome
+    log.info("analyzing %s", sha256)
+    try:
+        for analyzer in todo:
+            try:
+                counts = analyze_one(ws, analyzer, media)
+            except AnalysisFailed as exc:             # recorded in `analysis`, like in-process; not retried
+                outcome["failed"][analyzer.name] = str(exc)
+                continue
+            outcome["done"].append(analyzer.name)
+            for key, value in counts.items():
+                outcome["counts"][key] = outcome["counts"].get(key, 0) + value
+    finally:                                           # ended in this process, however: not a death
+        _finished(task, marker)
     return outcome
 
 
