@@ -7,7 +7,10 @@ Each row goes through the functions the single-item commands use, so it is check
 as they are: `persons.add_person` (`person add`), `persons.add_consent` (`consent add`) and
 `references.enroll` (`enroll`: face detection, quality checks, consent requirement). Nothing
 here computes inside a transaction: each of those writes commits on its own, so an interrupted
-import keeps every row it finished and the rerun picks up where it stopped.
+import keeps every row it finished and the rerun picks up where it stopped. Finding a row's person
+and consent and adding what is missing happen in one write transaction (after catching up with
+persons recorded since the run began), so two imports of one register at the same time add each
+person and consent once.
 
 Importing the same register again adds nothing twice. A row is recognised as already imported:
 1. by `case_number`: the person whose register number it is (a different name there refuses
@@ -107,11 +110,17 @@ class PersonIndex:
     def __init__(self, ws: "Workspace") -> None:
         self.by_number: dict[str, _Known] = {}
         self.by_name: dict[tuple[str, str], list[_Known]] = {}
+        self.last_id = 0
+        self.catch_up(ws)
+
+    def catch_up(self, ws: "Workspace") -> None:
+        """Add the persons recorded since (by another import or user running at the same time)."""
         for pid, name, born, number in ws.conn.execute(
-                "SELECT id, name, born, register_number FROM person ORDER BY id"):
+                "SELECT id, name, born, register_number FROM person WHERE id > ? ORDER BY id", (self.last_id,)):
             self.add(pid, name, born, number)
 
     def add(self, person_id: int, name: str, born: str | None, number: str | None) -> None:
+        self.last_id = max(self.last_id, person_id)
         known = _Known(person_id, fold(name), bool(number))
         if number:
             self.by_number.setdefault(number, known)
@@ -160,12 +169,16 @@ def import_rows(ws: "Workspace", register: Register, actor: str = "cli") -> Iter
 
 
 def import_row(ws: "Workspace", index: PersonIndex, row: RegisterRow, actor: str) -> RowResult:
-    person_id = index.find(row)
-    status = "existing" if person_id is not None else "new"
-    if person_id is None:                                                         # 1. the person
-        person_id = add_person(ws, row.person, actor)
-        index.add(person_id, row.person.name, row.person.born, row.person.register_number)
-    consent_added = row.consent is not None and _add_consent(ws, person_id, row.consent, actor)   # 2. consent
+    with ws.transaction():               # 1-2 in the write turn: two imports at once cannot both add them
+        person_id = index.find(row)
+        if person_id is None:
+            index.catch_up(ws)
+            person_id = index.find(row)
+        status = "existing" if person_id is not None else "new"
+        if person_id is None:                                                     # 1. the person
+            person_id = add_person(ws, row.person, actor)
+            index.add(person_id, row.person.name, row.person.born, row.person.register_number)
+        consent_added = row.consent is not None and _add_consent(ws, person_id, row.consent, actor)   # 2. consent
     problems = [RowProblem(row.row, p.problem or "refused", "photos", p.given) for p in row.photos if p.path is None]
     known, to_enroll = _new_photos(ws, person_id, row)                            # 3. photos
     added = 0

@@ -292,3 +292,25 @@ def test_an_interrupted_import_resumes_where_it_stopped(run_json, tmp_path, work
         assert len(per_person) == total and {r[0] for r in per_person} == {1}
         assert ws.audit.verify().ok
     assert counts(workspace_path)["person"] == total
+
+
+def test_two_imports_of_one_register_at_once_add_each_person_and_consent_once(run_json, tmp_path,
+                                                                              workspace_path) -> None:
+    run_json("init")
+    total = 600
+    rows = [{"name": f"Особа {i}", "born": "1990", **MOTHER} for i in range(total)]         # no case numbers:
+    register = write_register(tmp_path / "register.csv", rows)                             # found by name + born
+    env = {**os.environ, "SVIDOK_WORKSPACE": str(workspace_path)}
+    command = [sys.executable, "-m", "svidok.cli", "person", "import", str(register), "--json", "--no-search"]
+    runs = [subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(2)]
+    reports = []
+    for run in runs:
+        out, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+        reports.append(json.loads(out))
+    assert sum(r["persons"] for r in reports) == total                     # each person added by one run only
+    assert sum(r["consents"] for r in reports) == total
+    assert counts(workspace_path) == {"person": total, "consent": total, "reference": 0}
+    with Workspace.open(workspace_path) as ws:
+        assert ws.audit.verify().ok
