@@ -84,6 +84,9 @@ def serve(cc: CommandContext, host: str | None, port: int | None, allow_remote: 
         stderr.print(f"[bold yellow]warning:[/] serving on {host}: anyone who can reach this address can try"
                      " to log in; keep a firewall in front")
     stderr.print(f"review UI on {transport.scheme}://{host}:{port}/ (Ctrl-C stops)")
+    from svidok.matching.vector_quantized import expect_many_searches
+
+    expect_many_searches()                          # ranked searches: large indexes through their int8 copy
     run_server(cc.workspace_path, host, port, transport)
 
 

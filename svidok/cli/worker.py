@@ -72,6 +72,9 @@ def worker(cc: CommandContext, queues: str, concurrency: int | None) -> None:
     except WorkspaceError as exc:
         stderr.print(f"[yellow]waiting:[/] {exc}; tasks are retried until it is there", soft_wrap=True)
     configure_worker(cc.workspace_path)
+    from svidok.matching.vector_quantized import expect_many_searches
+
+    expect_many_searches()                          # retroactive searches: large indexes through their int8 copy
     from svidok.foundation.settings import load_settings
     from svidok.pipeline.analyze import yield_cpu
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from svidok.analyzers.face_spaces import FaceSpace
 from svidok.matching.vector_index import cache_dir, load_face_index
@@ -59,11 +60,15 @@ def test_nearest_is_exact_when_the_answer_lies_beyond_the_first_block(monkeypatc
         assert np.allclose(distances, np.sort(brute)[:20], atol=1e-3)
 
 
-def test_processes_rebuilding_at_once_each_get_a_whole_index(fresh_workspace) -> None:
+@pytest.mark.parametrize("quantize_from", [100_000, 1000])       # float32 only; with the int8 copy
+def test_processes_rebuilding_at_once_each_get_a_whole_index(fresh_workspace, monkeypatch, quantize_from) -> None:
     """Workers on a shared folder: rebuilds at the same moment neither clobber nor delete each other's index."""
     import threading
 
     from svidok.foundation.workspace import Workspace
+    from svidok.matching import vector_index
+
+    monkeypatch.setattr(vector_index, "QUANTIZE_MIN_ROWS", quantize_from)
 
     rng = np.random.default_rng(5)
     ids = _add_faces(fresh_workspace, rng.standard_normal((3000, 128)).astype(np.float32))
@@ -73,7 +78,9 @@ def test_processes_rebuilding_at_once_each_get_a_whole_index(fresh_workspace) ->
         try:
             with Workspace.open(fresh_workspace.root) as ws:
                 index = load_face_index(ws, TEST_SPACE)
-                results.append((index.ids.tolist(), float(np.asarray(index.vectors).sum())))
+                codes = None if index.quantized is None else int(np.asarray(index.quantized.codes, np.int64).sum())
+                results.append((index.ids.tolist(), float(np.asarray(index.vectors).sum()), codes,
+                                index.nearest(np.asarray(index.vectors[7]), 1)[0].tolist()))
         except Exception as exc:  # noqa: BLE001 - the assertion below shows it
             errors.append(exc)
 
@@ -83,5 +90,7 @@ def test_processes_rebuilding_at_once_each_get_a_whole_index(fresh_workspace) ->
     for thread in threads:
         thread.join(60)
     assert errors == [] and len(results) == 6
-    assert all(r == results[0] for r in results) and results[0][0] == ids
+    assert all(r == results[0] for r in results) and results[0][0] == ids and results[0][3] == [ids[7]]
+    assert (results[0][2] is None) == (quantize_from > len(ids))
+    assert len(list(cache_dir(fresh_workspace).iterdir())) == (2 if quantize_from > len(ids) else 5)
     assert not [p for p in cache_dir(fresh_workspace).iterdir() if p.name.startswith(".tmp-")]
