@@ -147,15 +147,39 @@ def transcribe(path: Path, language: str | None = None, hotwords: list[str] | No
 
 
 def _decode(whisper: Any, audio: Any, language: str, options: SpeechOptions, hotwords: str | None) -> list[Segment]:
+    """The segments with their words; where faster-whisper's word alignment fails on a file (its
+    known IndexError in `find_alignment`, faster-whisper 1.2.1, SYSTRAN/faster-whisper#1342), the
+    file is decoded again without word timestamps: the text and segment times are kept, the
+    segments carry no words (so no word-level times for those hits)."""
+    try:
+        return _decode_once(whisper, audio, language, options, hotwords, word_timestamps=True)
+    except IndexError as exc:
+        if not _raised_in(exc, "find_alignment"):
+            raise
+    return _decode_once(whisper, audio, language, options, hotwords, word_timestamps=False)
+
+
+def _decode_once(whisper: Any, audio: Any, language: str, options: SpeechOptions, hotwords: str | None,
+                 word_timestamps: bool) -> list[Segment]:
     raw, _info = whisper.transcribe(
         audio, language=language, task="transcribe", beam_size=options.beam_size,
-        vad_filter=options.vad, word_timestamps=True,
+        vad_filter=options.vad, word_timestamps=word_timestamps,
         condition_on_previous_text=options.condition_on_previous_text,
         compression_ratio_threshold=options.compression_ratio_threshold,
         no_speech_threshold=options.no_speech_threshold, log_prob_threshold=options.log_prob_threshold,
         hotwords=hotwords,
     )
     return [_segment(s) for s in raw]          # faster-whisper decodes lazily, here
+
+
+def _raised_in(exc: BaseException, function: str) -> bool:
+    """Whether `function` is among the frames the exception passed through."""
+    trace = exc.__traceback__
+    while trace is not None:
+        if trace.tb_frame.f_code.co_name == function:
+            return True
+        trace = trace.tb_next
+    return False
 
 
 def _segment(raw: Any) -> Segment:

@@ -199,3 +199,14 @@ def test_speech_skipped_for_the_prompt_is_noticed() -> None:
         "Александр, Петренко, Сидоренко"
     assert len(hotword_prompt([f"Фамилия{i} Имя{i}" for i in range(100)], 300)) <= 300
     assert "Фамилия0" in hotword_prompt([f"Фамилия{i} Имя{i}" for i in range(100)], 300)
+
+
+def test_a_file_where_word_alignment_fails_keeps_its_text(shared_data) -> None:
+    """faster-whisper 1.2.1's word alignment raises IndexError on this real clip with these options
+    (SYSTRAN/faster-whisper#1342): the text is kept, decoded again without word timestamps."""
+    clip = shared_data / "speech" / "uk" / "audio" / "speaker_5" / "uk_0302.flac"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent")
+    transcript = transcribe(clip, "uk", options=SpeechOptions(vad=False, condition_on_previous_text=True))
+    text = " ".join(s.text for s in transcript.segments)
+    assert len(text.split()) > 20 and all(not s.words for s in transcript.segments)
