@@ -40,14 +40,14 @@ LFW = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "lfw-d
 OFFSETS = (-0.07, -0.03, 0.0, 0.03, 0.08)      # around the active face model's calibrated threshold
 
 
-def thresholds() -> list[float]:
-    """The settings' face model's calibrated threshold and its neighbours (each model has its own scale;
-    for dlib's 0.517: 0.447, 0.487, 0.517, 0.547, 0.597)."""
+def thresholds(gallery: int) -> list[float]:
+    """The settings' face model's threshold calibrated for a gallery of that many persons, and its
+    neighbours (each model has its own scale; for dlib's 0.517: 0.447, 0.487, 0.517, 0.547, 0.597)."""
     from svidok.analyzers.face_spaces import space_of
     from svidok.analyzers.model_thresholds import thresholds_for
     from svidok.foundation.settings import AnalyzeSettings
 
-    base = thresholds_for(space_of(AnalyzeSettings().face_model).model).threshold
+    base = thresholds_for(space_of(AnalyzeSettings().face_model).model, gallery).threshold
     return [round(base + offset, 3) for offset in OFFSETS]
 
 
@@ -196,8 +196,8 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for video in ([False] if args.no_video_grade else [False, True]):
         with tempfile.TemporaryDirectory() as tmp:
-            out = run(data, Path(tmp), video, max(thresholds()), args.face_jitter, args.references)
-        for t in thresholds():
+            out = run(data, Path(tmp), video, max(thresholds(1)), args.face_jitter, args.references)  # the loosest
+        for t in thresholds(out.enrolled):
             m = metrics(out, t)
             print(f"| {'video-grade 100px q35' if video else 'photos'} | {t:.3f} | {out.enrolled} | {m['probes']} | "
                   f"{m['distractors']} | {m['recall']:.3f} | {100 * m['distractor_rate']:.1f} % | "

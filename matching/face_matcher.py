@@ -15,12 +15,17 @@
    the model's strict threshold (where about 1 % of distractor photos raise a candidate), as
    symmetric above. Higher = more likely the same person. The face reason names the model.
 
-Thresholds are per model (`analyzers.model_thresholds`, calibrated on dev data by
-`benchmarks/calibrate_thresholds.py`: the distance at which <= 5 % of distractor photos raise a
-candidate); `match.face_threshold` > 0 overrides the active model's. Distances are Euclidean
-between the stored vectors (dlib's raw 128-d ones; the plug-ins' unit vectors, sqrt(2 - 2 cos)).
-The gallery margin is one setting for every model: near the thresholds the models' distance
-scales are alike (calibrated, from 5 % to 1 % of distractors: dlib 0.517 → 0.491, the fusion 1.118 → 1.081).
+Thresholds are per model and follow the register's size (`analyzers.model_thresholds`,
+calibrated on dev data by `benchmarks/calibrate_thresholds.py`: the distance at which <= 5 % of
+distractor photos raise a candidate for anyone in a gallery of that many persons). Every enrolled
+person is one more chance for a stranger to come close, so the threshold tightens as persons are
+enrolled: it is read for the number of persons with a reference of the space and an active
+consent (`enrolled_persons`), the whole register, not just the persons one run searches for, so
+a sighting does not depend on who else was matched in the same run. `match.face_threshold` > 0
+overrides the active model's. Distances are Euclidean between the stored vectors (dlib's raw
+128-d ones; the plug-ins' unit vectors, sqrt(2 - 2 cos)). The gallery margin is one setting for
+every model: near the thresholds the models' distance scales are alike (calibrated for 60
+persons, from 5 % to 1 % of distractors: dlib 0.515 → 0.472, the fusion 1.117 → 1.061).
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ if TYPE_CHECKING:
 CURVE_WIDTH = 0.10 / math.log(9)          # a model without calibration: 0.9 at threshold − 0.10
 SQL_BATCH = 500
 SCAN_CELLS = 32 * 1024 * 1024                 # distances held at once while scanning (128 MiB)
+PER_REFERENCE_SEARCH = 16     # a gallery of at most this many references (one person's retroactive search)
+                              # is searched reference by reference through the index's int8 copy, when used
 
 
 def face_score(distance: float, threshold: float, width: float = CURVE_WIDTH) -> float:
@@ -56,30 +63,44 @@ def face_score(distance: float, threshold: float, width: float = CURVE_WIDTH) ->
 
 @dataclass(frozen=True)
 class FaceThreshold:
-    """The threshold and score curve in force for one embedding space."""
+    """The threshold and score curve in force for one embedding space and register size."""
 
     space: FaceSpace
     threshold: float
     curve_width: float
     source: str                # "calibrated" | "match.face_threshold"
+    enrolled: int              # persons with a reference of the space (the gallery size it was read for)
 
 
-def face_threshold(settings: "MatchSettings", space: FaceSpace) -> FaceThreshold:
-    """The calibrated threshold of the space's model, or `match.face_threshold` when set (> 0)."""
+def face_threshold(settings: "MatchSettings", space: FaceSpace, enrolled: int) -> FaceThreshold:
+    """The space's model's threshold calibrated for a gallery of `enrolled` persons, or
+    `match.face_threshold` when set (> 0)."""
     try:
-        calibrated = thresholds_for(space.model)
+        calibrated = thresholds_for(space.model, enrolled)
     except ThresholdsMissing:
         if settings.face_threshold <= 0:
             raise
-        return FaceThreshold(space, settings.face_threshold, CURVE_WIDTH, "match.face_threshold")
+        return FaceThreshold(space, settings.face_threshold, CURVE_WIDTH, "match.face_threshold", enrolled)
     if settings.face_threshold > 0:
-        return FaceThreshold(space, settings.face_threshold, calibrated.curve_width, "match.face_threshold")
-    return FaceThreshold(space, calibrated.threshold, calibrated.curve_width, "calibrated")
+        return FaceThreshold(space, settings.face_threshold, calibrated.curve_width, "match.face_threshold", enrolled)
+    return FaceThreshold(space, calibrated.threshold, calibrated.curve_width, "calibrated", enrolled)
+
+
+def enrolled_persons(ws: "Workspace", space: FaceSpace) -> int:
+    """Persons with at least one reference of the space whose consent is active (the gallery
+    `matching.references.load_references` can search)."""
+    in_space, args = space.where("reference")
+    row = ws.conn.execute(
+        "SELECT COUNT(DISTINCT reference.person_id) FROM reference"
+        " JOIN consent ON consent.id = reference.consent_id AND consent.revoked_at IS NULL"
+        f" WHERE {in_space}", args).fetchone()
+    return int(row[0])
 
 
 def active_face_threshold(ws: "Workspace") -> FaceThreshold:
-    """The threshold `svidok match` uses now (the active face model's)."""
-    return face_threshold(ws.settings.match, active_space(ws.settings.analyze))
+    """The threshold `svidok match` uses now (the active face model's, for the register's size)."""
+    space = active_space(ws.settings.analyze)
+    return face_threshold(ws.settings.match, space, enrolled_persons(ws, space))
 
 
 @dataclass
@@ -143,7 +164,7 @@ class FaceMatcher(Matcher):
         index = load_face_index(workspace, space)
         if not len(index):
             return
-        limit = face_threshold(self.settings, space)
+        limit = face_threshold(self.settings, space, enrolled_persons(workspace, space))
         hits = self._scan(index, gallery, limit.threshold)                            # 2
         for (person_row, group), face_ids in _group_by_track(workspace, hits).items():
             candidate = self._score_track(workspace, index, gallery, limit, person_row, group, face_ids)  # 3
@@ -151,9 +172,18 @@ class FaceMatcher(Matcher):
                 yield candidate
 
     def _scan(self, index: FaceIndex, gallery: Gallery, threshold: float) -> list[tuple[int, int]]:
-        """(person row, face id) pairs whose raw distance is within the threshold."""
+        """(person row, face id) pairs whose raw distance is within the threshold.
+
+        A small gallery (a newly enrolled person) in a process that scans the int8 copy (a worker,
+        the review UI) asks the index per reference (`FaceIndex.within`: a quarter of the bytes
+        read, exact); otherwise the float32 matrix is read once for the whole gallery, in blocks."""
         if index.vectors.shape[1] != gallery.vectors.shape[1]:
             raise ValueError("references and faces of one face model have embeddings of different lengths")
+        if index.uses_quantized and len(gallery.vectors) <= PER_REFERENCE_SEARCH:
+            owner = np.searchsorted(gallery.starts, np.arange(len(gallery.vectors)), side="right") - 1
+            found = {(int(owner[row]), int(face_id)) for row, vector in enumerate(gallery.vectors)
+                     for face_id in index.within(vector, threshold)[0]}
+            return sorted(found, key=lambda hit: (hit[1], hit[0]))
         hits: list[tuple[int, int]] = []
         rows = max(4096, SCAN_CELLS // len(gallery.vectors))       # bounds the (refs x faces) block
         for start, block, _ in index.chunks(rows):
@@ -176,7 +206,7 @@ class FaceMatcher(Matcher):
             return None
         reference_ids = sorted({int(gallery.ref_ids[w]) for w in which[person_row]})
         person_id = int(gallery.person_ids[person_row])
-        reason = {"kind": "face", "model": limit.space.label, "threshold": limit.threshold,
+        reason = {"kind": "face", "model": limit.space.label, "threshold": limit.threshold, "enrolled": limit.enrolled,
                   "distance": round(distance, 4), "raw_distance": round(float(raw[best_i]), 4),
                   "median_distance": round(float(np.median(dist)), 4),
                   "score": face_score(distance, limit.threshold, limit.curve_width),

@@ -147,7 +147,8 @@ class MatchSettings:
 
     face_threshold: float = setting(
         0.0, "Largest face distance (after normalisation) that raises a candidate sighting; 0 = the active face "
-        "model's calibrated threshold (analyzers/model_thresholds.toml, <= 5 % of distractors raising a candidate). "
+        "model's calibrated threshold for the number of enrolled persons (analyzers/model_thresholds.toml, <= 5 % "
+        "of distractors raising a candidate; it tightens as the register grows). "
         "Set it only to override that: distances differ between face models, so an override fits one model only."
     )
     name_threshold: float = setting(0.85, "Smallest name similarity (0-1) that counts as a name match.")

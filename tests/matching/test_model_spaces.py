@@ -15,7 +15,7 @@ import pytest
 
 from svidok.analyzers.face_spaces import FaceSpace, space_of
 from svidok.analyzers.faces import FACE_MODEL, FACE_MODEL_VERSION
-from svidok.matching.face_matcher import face_threshold, ranked_search
+from svidok.matching.face_matcher import enrolled_persons, face_threshold, ranked_search
 from svidok.matching.persons import ConsentInput, PersonInput, add_consent, add_person
 from svidok.matching.sightings import list_sightings, run_match
 from svidok.matching.vector_index import cache_dir, load_face_index
@@ -104,7 +104,8 @@ def test_each_model_matches_in_its_own_space_with_its_own_threshold(mixed) -> No
     face_reason = next(r for r in sighting.reasons if r["kind"] == "face")
     assert sighting.media_sha256 == "e" * 64 and face_reason["face_id"] == near
     assert face_reason["model"] == MOBILE.label
-    assert face_reason["threshold"] == face_threshold(ws.settings.match, MOBILE).threshold
+    assert enrolled_persons(ws, MOBILE) == enrolled_persons(ws, DLIB) == 1 == face_reason["enrolled"]
+    assert face_reason["threshold"] == face_threshold(ws.settings.match, MOBILE, 1).threshold
     assert sighting.reference_ids == [mobile_reference]
     assert [r["face_id"] for r in ranked_search(ws, mobile_reference, 10)][:1] == [near]
     assert {r["model"] for r in ranked_search(ws, mobile_reference, 10)} == {MOBILE.label}
@@ -133,8 +134,10 @@ def test_the_setting_overrides_the_calibrated_threshold(fresh_workspace) -> None
 
     settings = fresh_workspace.settings.match
     assert settings.face_threshold == 0.0
-    calibrated = thresholds_for(MOBILE.model)
-    assert face_threshold(settings, MOBILE).threshold == calibrated.threshold
-    assert face_threshold(settings, DLIB).threshold == thresholds_for(DLIB.model).threshold != calibrated.threshold
-    override = face_threshold(dataclasses.replace(settings, face_threshold=0.9), MOBILE)
-    assert (override.threshold, override.source) == (0.9, "match.face_threshold")
+    calibrated = thresholds_for(MOBILE.model, 1)
+    assert face_threshold(settings, MOBILE, 1).threshold == calibrated.threshold
+    dlib = face_threshold(settings, DLIB, 1).threshold
+    assert dlib == thresholds_for(DLIB.model, 1).threshold != calibrated.threshold
+    for enrolled in (1, 5000):
+        override = face_threshold(dataclasses.replace(settings, face_threshold=0.9), MOBILE, enrolled)
+        assert (override.threshold, override.source, override.enrolled) == (0.9, "match.face_threshold", enrolled)

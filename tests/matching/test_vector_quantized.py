@@ -161,3 +161,26 @@ def test_a_one_shot_process_scans_float32_until_the_copy_is_packed(tmp_path, mon
     assert index.nearest(vectors[7], 1)[0].tolist() == [8] and index.quantized.ready
     monkeypatch.setattr(vector_quantized, "_many_searches", False)
     assert index.uses_quantized                                               # packed already: it pays now
+
+
+def test_a_small_gallery_is_searched_through_the_int8_copy_with_the_same_hits(tmp_path, monkeypatch) -> None:
+    from svidok.matching import face_matcher
+    from svidok.matching.face_matcher import FaceMatcher, Gallery
+    from svidok.foundation.settings import MatchSettings
+
+    rng = np.random.default_rng(10)
+    archive = _unit(rng.standard_normal((5000, 96)))
+    refs = _unit(archive[[3, 3, 900, 4100]] + 0.05 * rng.standard_normal((4, 96)))   # 3 persons, one with 2
+    for near in (17, 18, 19):                                                         # close faces of person 0
+        archive[near] = _unit(refs[0] + 0.02 * rng.standard_normal(96))
+    index = _index(archive.astype(np.float32), tmp_path)
+    gallery = Gallery(refs.astype(np.float32), np.array([11, 12, 13, 14]), np.array([7, 8, 9]), np.array([0, 2, 3]))
+    matcher = FaceMatcher(MatchSettings())
+    calls: list[int] = []
+    monkeypatch.setattr(FaceIndex, "within", lambda self, q, d, real=FaceIndex.within: calls.append(1) or real(self, q, d))
+    small = matcher._scan(index, gallery, 0.6)
+    assert len(calls) == 4 and index.quantized.ready                          # per reference, through the copy
+    monkeypatch.setattr(face_matcher, "PER_REFERENCE_SEARCH", 0)               # the whole-gallery float32 scan
+    whole = matcher._scan(index, gallery, 0.6)
+    assert len(calls) == 4 and sorted(small) == sorted(whole)
+    assert {(0, 18), (0, 19), (0, 20), (0, 4), (1, 901), (2, 4101)} <= set(small)   # (person row, face id)
