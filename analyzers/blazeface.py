@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from svidok.analyzers.base import InferenceModel
+from svidok.analyzers.litert import open_interpreter
 from svidok.analyzers.models import ModelCard, ModelKind, WheelFile
 
 KEYPOINTS = ("right_eye", "left_eye", "nose_tip", "mouth_centre", "right_ear_tragion", "left_ear_tragion")
@@ -148,12 +149,7 @@ class BlazeFace(InferenceModel):
         self._anchors = anchors(self.spec)
 
     def _load(self) -> Any:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:          # pragma: no cover - the lock installs it
-            raise RuntimeError(f"{self.name} needs LiteRT: `make setup` installs ai-edge-litert") from exc
-        interpreter = Interpreter(model_path=str(self.card.require()), num_threads=1)
-        interpreter.allocate_tensors()
+        interpreter = open_interpreter(self.name, self.card)
         shape = tuple(interpreter.get_input_details()[0]["shape"])
         if shape != (1, self.spec.input_side, self.spec.input_side, 3):
             raise RuntimeError(f"{self.name}: input {shape} is not the expected square of {self.spec.input_side}")

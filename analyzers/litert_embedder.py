@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from svidok.analyzers.litert import open_interpreter
 from svidok.analyzers.models import FaceEmbedder, ModelCard, ModelKind, NpmFile
 
 
@@ -28,13 +29,7 @@ class LiteRTEmbedder(FaceEmbedder):
         self._run_lock = threading.Lock()      # one interpreter per process: calls take turns
 
     def _load(self) -> Any:
-        try:
-            from ai_edge_litert.interpreter import Interpreter
-        except ImportError as exc:          # pragma: no cover - the lock installs it
-            raise RuntimeError(f"{self.name} needs LiteRT: `make setup` installs ai-edge-litert") from exc
-        interpreter = Interpreter(model_path=str(self.card.require()), num_threads=1)
-        interpreter.allocate_tensors()
-        return interpreter
+        return open_interpreter(self.name, self.card)
 
     def _embed(self, interpreter: Any, chips: list[np.ndarray]) -> np.ndarray:
         source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
