@@ -27,7 +27,10 @@ embeddings), cached in `--cache`. Then, as in shared/FACE-MODELS.md:
 5. the threshold chosen at the smallest size, kept as the gallery grows: the share of
    distractor photos it lets raise a candidate, and the recall, at every size (second table).
 Video-grade: probes and distractors resized to 100x100 (bilinear), JPEG quality 35; references
-stay clean. `fusion` needs the mobilefacenet and fr_feature caches: the mean of their cosines,
+stay clean. `--check-curve 100,400,...` also reports, at those gallery sizes, the false rate and
+recall at the thresholds the matcher would use (`analyzers.model_thresholds.thresholds_for`,
+interpolated in the calibrated curve; in-sample: the curve was calibrated on these photos).
+`fusion` needs the mobilefacenet and fr_feature caches: the mean of their cosines,
 each z-normalised with the impostor statistics pinned in `analyzers/fusion_embedder.py`
 (`--zstats` prints them as measured on the pairs of all single-photo identities).
 """
@@ -271,6 +274,24 @@ def report(model: str, grade: str, probes: np.ndarray, truth: np.ndarray, distra
     return kept
 
 
+def curve_rows(model: str, grade: str, probes: np.ndarray, truth: np.ndarray, distractors: np.ndarray,
+               sizes: list[int], orders: list[np.ndarray]) -> list[str]:
+    """Rows: the false rate and recall (means over the draws) at the matcher's calibrated threshold
+    for each gallery size (a distance, as a score: cosine 1 - d²/2; dlib: -d)."""
+    from svidok.analyzers.face_spaces import space_of
+    from svidok.analyzers.model_thresholds import thresholds_for
+
+    rows = []
+    for n in sizes:
+        distance = thresholds_for(space_of(model).model, n).threshold
+        score = -distance if model == "dlib" else 1 - distance ** 2 / 2
+        got = [(false_rate(distractors, order[:n], score), recall_at(probes, truth, order[:n], score)[0])
+               for order in orders]
+        rows.append(f"| {model} | {grade} | {n} | {distance:.4f} | {np.mean([f for f, _ in got]) * 100:.1f} % | "
+                    f"{np.mean([r for _, r in got]):.3f} |")
+    return rows
+
+
 def main() -> None:
     if "--model" not in sys.argv:
         from identification_pipeline import main as pipeline_main
@@ -303,7 +324,7 @@ def main() -> None:
     print("| model | photos | enrolled | of them with probes | probes | distractors | rank-1 recall, ≤ 5 % false "
           "| rank-1 recall, ≤ 1 % false | thresholds (5 % / 1 %) |")
     print("|---|---|---|---|---|---|---|---|---|")
-    kept = []
+    kept, curve = [], []
     for grade in ["clean"] + ([] if args.no_video_grade else ["video-grade"]):
         pool = plan.distractors if args.design_from else plan.singles      # all singles: one cache for any draw
         probes, distractors, references = grade_faces(args.model, models, clean, plan, grade,
@@ -313,6 +334,14 @@ def main() -> None:
         truth = np.array([i for _, i in plan.probes])
         kept += report(args.model, grade, photo_scores(kind, probes, ref_matrix), truth,
                        photo_scores(kind, distractors, ref_matrix), sizes, orders, len(plan.references))
+        if args.check_curve:
+            curve += curve_rows(args.model, grade, photo_scores(kind, probes, ref_matrix), truth,
+                                photo_scores(kind, distractors, ref_matrix), args.check_curve, orders)
+    if curve:
+        print("\nAt the matcher's thresholds (the calibrated curve, interpolated):\n")
+        print("| model | photos | enrolled | threshold (distance) | distractors raising a candidate | rank-1 recall |")
+        print("|---|---|---|---|---|---|")
+        print("\n".join(curve))
     print(f"\nThe thresholds chosen at N = {min(sizes)} kept as the gallery grows:\n")
     print("| model | photos | enrolled | distractors raising a candidate (5 % threshold) | rank-1 recall "
           "| distractors raising a candidate (1 % threshold) | rank-1 recall |")
@@ -334,6 +363,8 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "svidok" / "eval-identification")
     parser.add_argument("--no-video-grade", action="store_true")
     parser.add_argument("--also", default="", help="Other models to embed (and cache) in the same pass, e.g. dlib.")
+    parser.add_argument("--check-curve", type=lambda v: [int(x) for x in v.split(",")], default=[],
+                        metavar="N,N", help="Gallery sizes at which to measure the matcher's calibrated thresholds.")
     parser.add_argument("--zstats", action="store_true", help="Print the impostor cosine statistics and stop.")
     parser.add_argument("--design-from", default=None, metavar="MODEL",
                         help="Take the split from MODEL's clean cache (detections are the same for every model) "
